@@ -1,0 +1,1 @@
+"""REST methods, one module per family; ``registry`` holds them all."""

@@ -1,0 +1,112 @@
+"""The method registry: every REST method b24vote serves, with its scope and whether it writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+if TYPE_CHECKING:
+    from b24vote.config import Settings
+    from b24vote.methods.params import Params
+
+__all__ = ["CallContext", "Caller", "FileResult", "Method", "Page", "Registry", "registry"]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the acting user and what their credential grants."""
+
+    user_id: int
+    scopes: frozenset[str]
+    kind: str  # "webhook" | "oauth"
+    credential_id: int
+
+    @property
+    def limit_key(self) -> str:
+        """Rate limits and operating time are counted per webhook or per application token owner."""
+        return f"{self.kind}:{self.credential_id}"
+
+
+@dataclass(slots=True)
+class CallContext:
+    """Everything a method handler may use; ``conn`` is inside the call's transaction."""
+
+    conn: Connection
+    caller: Caller
+    now: datetime
+    settings: Settings
+    secret_key: str
+    tz: timezone
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def emit(self, name: str, payload: dict[str, Any]) -> None:
+        """Queue a live event; the transport publishes it after the transaction commits."""
+        self.events.append((name, payload))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A list result: Bitrix24 lifts ``total`` and ``next`` to the top level of the reply."""
+
+    result: Any
+    total: int
+    next: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """A non-JSON reply (report downloads)."""
+
+    filename: str
+    media_type: str
+    chunks: Callable[[], Iterator[bytes]]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[["CallContext", "Params"], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One REST method."""
+
+    name: str
+    scope: str | None  # None: basic methods every credential may call
+    handler: Handler
+    write: bool = False
+    batchable: bool = True
+
+
+class Registry:
+    """Methods by lower-cased name (Bitrix24 routes names case-insensitively)."""
+
+    def __init__(self) -> None:
+        self._methods: dict[str, Method] = {}
+
+    def add(
+        self, name: str, *, scope: str | None, write: bool = False, batchable: bool = True
+    ) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            key = name.lower()
+            if key in self._methods:
+                raise ValueError(f"method {name} registered twice")
+            self._methods[key] = Method(name, scope, handler, write, batchable)
+            return handler
+
+        return decorate
+
+    def get(self, name: str) -> Method | None:
+        return self._methods.get(name.lower())
+
+    def __iter__(self) -> Iterator[Method]:
+        return iter(sorted(self._methods.values(), key=lambda m: m.name.lower()))
+
+    def scopes(self) -> list[str]:
+        return sorted({m.scope for m in self._methods.values() if m.scope})
+
+
+registry = Registry()

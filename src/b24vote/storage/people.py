@@ -1,0 +1,285 @@
+"""Repository for users, chats, members, messages and webhooks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+
+from b24vote.domain.people import Chat, User, Webhook
+from b24vote.storage.tables import chat_members, chats, messages, settings_kv, users, webhooks
+
+__all__ = [
+    "add_chat",
+    "add_members",
+    "add_message",
+    "add_user",
+    "add_webhook",
+    "chat_member_ids",
+    "find_chat_by_entity",
+    "find_users",
+    "find_webhook",
+    "get_chat",
+    "get_or_create_setting",
+    "get_user",
+    "is_member",
+    "remove_member",
+    "set_chat_owner",
+]
+
+_CODE_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def _user(row: Any) -> User:
+    return User(
+        id=row.id,
+        name=row.name,
+        last_name=row.last_name,
+        second_name=row.second_name,
+        email=row.email,
+        work_position=row.work_position,
+        personal_photo=row.personal_photo,
+        is_admin=bool(row.is_admin),
+        active=bool(row.active),
+        date_register=row.date_register,
+    )
+
+
+def _chat(row: Any) -> Chat:
+    return Chat(
+        id=row.id,
+        type=row.type,
+        title=row.title,
+        description=row.description,
+        color=row.color,
+        owner_id=row.owner_id,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        date_create=row.date_create,
+    )
+
+
+def add_user(
+    conn: Connection,
+    now: datetime,
+    *,
+    name: str,
+    last_name: str = "",
+    second_name: str = "",
+    email: str = "",
+    work_position: str = "",
+    personal_photo: str | None = None,
+    is_admin: bool = False,
+) -> int:
+    result = conn.execute(
+        insert(users)
+        .values(
+            name=name,
+            last_name=last_name,
+            second_name=second_name,
+            email=email,
+            work_position=work_position,
+            personal_photo=personal_photo,
+            is_admin=is_admin,
+            active=True,
+            date_register=now,
+        )
+        .returning(users.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def get_user(conn: Connection, user_id: int) -> User | None:
+    row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    return _user(row) if row else None
+
+
+def find_users(
+    conn: Connection,
+    *,
+    ids: Iterable[int] | None = None,
+    active: bool | None = None,
+    equals: dict[str, str] | None = None,
+    order_by: str = "id",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[User], int]:
+    """One page of users matching the filter, ordered by ``order_by`` then id, and the total count."""
+    conditions: list[ColumnElement[bool]] = []
+    if ids is not None:
+        conditions.append(users.c.id.in_(list(ids)))
+    if active is not None:
+        conditions.append(users.c.active.is_(active))
+    for column, value in (equals or {}).items():
+        conditions.append(users.c[column] == value)
+    order_col = users.c[order_by]
+    ordering = [order_col.desc(), users.c.id.desc()] if descending else [order_col, users.c.id]
+    rows = conn.execute(select(users).where(*conditions).order_by(*ordering).offset(offset).limit(limit)).all()
+    total = conn.execute(select(func.count()).select_from(users).where(*conditions)).scalar_one()
+    return [_user(r) for r in rows], int(total)
+
+
+def add_chat(
+    conn: Connection,
+    now: datetime,
+    *,
+    title: str,
+    owner_id: int,
+    type_: str = "C",
+    description: str = "",
+    color: str = "",
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+) -> int:
+    result = conn.execute(
+        insert(chats)
+        .values(
+            type=type_,
+            title=title,
+            description=description,
+            color=color,
+            owner_id=owner_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            date_create=now,
+        )
+        .returning(chats.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def get_chat(conn: Connection, chat_id: int) -> Chat | None:
+    row = conn.execute(select(chats).where(chats.c.id == chat_id)).first()
+    return _chat(row) if row else None
+
+
+def find_chat_by_entity(conn: Connection, entity_type: str, entity_id: str) -> Chat | None:
+    row = conn.execute(
+        select(chats).where(chats.c.entity_type == entity_type, chats.c.entity_id == entity_id).order_by(chats.c.id)
+    ).first()
+    return _chat(row) if row else None
+
+
+def add_members(conn: Connection, now: datetime, chat_id: int, user_ids: Iterable[int]) -> list[int]:
+    """Add users not yet in the chat; returns the ids actually added."""
+    present = set(chat_member_ids(conn, chat_id))
+    new = [uid for uid in dict.fromkeys(user_ids) if uid not in present]
+    if new:
+        conn.execute(insert(chat_members), [{"chat_id": chat_id, "user_id": uid, "date_join": now} for uid in new])
+    return new
+
+
+def remove_member(conn: Connection, chat_id: int, user_id: int) -> bool:
+    result = conn.execute(
+        delete(chat_members).where(chat_members.c.chat_id == chat_id, chat_members.c.user_id == user_id)
+    )
+    return result.rowcount > 0
+
+
+def chat_member_ids(conn: Connection, chat_id: int) -> list[int]:
+    rows = conn.execute(
+        select(chat_members.c.user_id)
+        .where(chat_members.c.chat_id == chat_id)
+        .order_by(chat_members.c.date_join, chat_members.c.user_id)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def is_member(conn: Connection, chat_id: int, user_id: int) -> bool:
+    row = conn.execute(
+        select(chat_members.c.user_id).where(chat_members.c.chat_id == chat_id, chat_members.c.user_id == user_id)
+    ).first()
+    return row is not None
+
+
+def add_message(
+    conn: Connection,
+    now: datetime,
+    *,
+    chat_id: int,
+    author_id: int,
+    message: str,
+    params: str | None = None,
+    system: bool = False,
+) -> int:
+    result = conn.execute(
+        insert(messages)
+        .values(
+            chat_id=chat_id,
+            author_id=author_id,
+            message=message,
+            params=params,
+            system=system,
+            date_create=now,
+        )
+        .returning(messages.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 hex of a high-entropy secret (webhook codes, tokens): what the database keeps."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_webhook_code() -> str:
+    """16 random characters from [a-z0-9], the shape of Bitrix24's webhook codes."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
+
+
+def add_webhook(
+    conn: Connection, now: datetime, *, user_id: int, scopes: Sequence[str], title: str = ""
+) -> tuple[int, str]:
+    """Create a webhook; returns its id and its code (shown once, stored only hashed)."""
+    code = new_webhook_code()
+    result = conn.execute(
+        insert(webhooks)
+        .values(
+            user_id=user_id,
+            code_hash=hash_secret(code),
+            scopes=",".join(sorted(scopes)),
+            title=title,
+            active=True,
+            date_create=now,
+        )
+        .returning(webhooks.c.id)
+    )
+    return int(result.scalar_one()), code
+
+
+def find_webhook(conn: Connection, user_id: int, code: str) -> Webhook | None:
+    """The active webhook of ``user_id`` whose code is ``code``, compared in constant time."""
+    wanted = hash_secret(code)
+    rows = conn.execute(select(webhooks).where(webhooks.c.user_id == user_id, webhooks.c.active.is_(True)))
+    found: Webhook | None = None
+    for row in rows:
+        if hmac.compare_digest(row.code_hash, wanted):
+            found = Webhook(
+                id=row.id, user_id=row.user_id, scopes=frozenset(s for s in row.scopes.split(",") if s), active=True
+            )
+    return found
+
+
+def deactivate_user_webhooks(conn: Connection, user_id: int) -> None:
+    conn.execute(update(webhooks).where(webhooks.c.user_id == user_id).values(active=False))
+
+
+def get_or_create_setting(conn: Connection, key: str, make: Any) -> str:
+    """The stored value of ``key``; on first use ``make()`` creates and stores it."""
+    row = conn.execute(select(settings_kv.c.value).where(settings_kv.c.key == key)).first()
+    if row:
+        return str(row[0])
+    value = str(make())
+    conn.execute(insert(settings_kv).values(key=key, value=value))
+    return value
+
+
+def set_chat_owner(conn: Connection, chat_id: int, owner_id: int) -> None:
+    conn.execute(update(chats).where(chats.c.id == chat_id).values(owner_id=owner_id))

@@ -1,0 +1,1 @@
+"""HTTP transport: routes, authentication, request decoding, the response envelope."""

@@ -1,0 +1,63 @@
+"""The Bitrix24 response envelope: ``{"result": …, "time": {…}}`` and the error body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from b24vote.errors import B24Error
+
+__all__ = ["JSONResponse", "Timing", "error_response", "iso", "json_response", "time_block"]
+
+
+class JSONResponse(Response):
+    """A JSON response encoded with orjson (UTF-8, key order kept)."""
+
+    media_type = "application/json; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def iso(when: datetime, tz: timezone) -> str:
+    """``2025-08-06T11:46:56+03:00``: seconds precision with the portal's offset, as Bitrix24 prints."""
+    return when.astimezone(tz).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """What the ``time`` block reports for one call."""
+
+    start: datetime
+    finish: datetime
+    processing: float
+    operating: float
+    operating_reset_at: int
+
+
+def time_block(timing: Timing, tz: timezone) -> dict[str, Any]:
+    """The ``time`` object every reply carries; SDKs refuse a reply without all of its keys."""
+    start = timing.start.timestamp()
+    finish = timing.finish.timestamp()
+    return {
+        "start": start,
+        "finish": finish,
+        "duration": finish - start,
+        "processing": timing.processing,
+        "date_start": iso(timing.start, tz),
+        "date_finish": iso(timing.finish, tz),
+        "operating_reset_at": timing.operating_reset_at,
+        "operating": timing.operating,
+    }
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status)
+
+
+def error_response(error: B24Error) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status)
