@@ -28,7 +28,7 @@ run: install
 	$(BIN)/b24vote serve --host $(HOST) --port $(PORT)
 
 test: install-dev
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/mypy src
 	$(BIN)/pytest
 
@@ -36,8 +36,8 @@ bench: install-dev
 	$(BIN)/python -m bench
 
 lint: install-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy src
 
 clean:
