@@ -16,7 +16,7 @@ from starlette.routing import Route
 from b24vote.clock import Clock, SystemClock
 from b24vote.config import Settings
 from b24vote.errors import ErrorCode, PlatformError
-from b24vote.methods import im_chat, platform  # noqa: F401 - registration side effect
+from b24vote.methods import attached_vote, im_chat, integration_im, platform  # noqa: F401 - registration side effect
 from b24vote.methods.registry import registry
 from b24vote.state import AppState, load_secret_key
 from b24vote.storage.engine import Database

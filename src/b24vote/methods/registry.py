@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,8 @@ class CallContext:
     settings: Settings
     secret_key: str
     tz: timezone
+    # Opens a fresh read transaction for work that outlives the call's own (streamed reports).
+    open_read: Callable[[], AbstractContextManager[Connection]] | None = None
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def emit(self, name: str, payload: dict[str, Any]) -> None:

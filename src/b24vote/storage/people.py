@@ -28,6 +28,7 @@ __all__ = [
     "get_chat",
     "get_or_create_setting",
     "get_user",
+    "get_users_by_ids",
     "is_member",
     "remove_member",
     "set_chat_owner",
@@ -283,3 +284,11 @@ def get_or_create_setting(conn: Connection, key: str, make: Any) -> str:
 
 def set_chat_owner(conn: Connection, chat_id: int, owner_id: int) -> None:
     conn.execute(update(chats).where(chats.c.id == chat_id).values(owner_id=owner_id))
+
+
+def get_users_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, User]:
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(users).where(users.c.id.in_(wanted))).all()
+    return {r.id: _user(r) for r in rows}

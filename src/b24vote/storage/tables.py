@@ -12,17 +12,26 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from b24vote.storage.types import UTCDateTime
 
 __all__ = [
+    "attaches",
+    "ballot_answers",
+    "ballot_questions",
+    "ballots",
     "chat_members",
     "chats",
+    "message_uuids",
     "messages",
     "metadata",
     "settings_kv",
     "users",
+    "vote_answers",
+    "vote_questions",
+    "votes",
     "webhooks",
 ]
 
@@ -105,4 +114,114 @@ webhooks = Table(
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("date_create", UTCDateTime, nullable=False),
     Index("ix_webhooks_user", "user_id"),
+)
+
+# --- the vote module ---------------------------------------------------------------------------------------
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("author_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("anonymity", Integer, nullable=False, server_default="1"),
+    Column("options", Integer, nullable=False, server_default="0"),
+    Column("unique_type", Integer, nullable=False, server_default="40"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("date_start", UTCDateTime, nullable=False),
+    Column("date_end", UTCDateTime, nullable=False),
+    Column("counter", Integer, nullable=False, server_default="0"),
+    Column("stop_event_handled", Boolean, nullable=False, server_default="0"),
+    Column("timestamp_x", UTCDateTime, nullable=False),
+)
+
+vote_questions = Table(
+    "vote_questions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("vote_id", Integer, ForeignKey("votes.id", ondelete="CASCADE"), nullable=False),
+    Column("c_sort", Integer, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("field_type", Integer, nullable=False, server_default="0"),
+    Column("required", Boolean, nullable=False, server_default="0"),
+    Column("counter", Integer, nullable=False, server_default="0"),
+    Column("timestamp_x", UTCDateTime, nullable=False),
+    Index("ix_vote_questions_vote", "vote_id", "c_sort", "id"),
+)
+
+vote_answers = Table(
+    "vote_answers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("question_id", Integer, ForeignKey("vote_questions.id", ondelete="CASCADE"), nullable=False),
+    Column("vote_id", Integer, ForeignKey("votes.id", ondelete="CASCADE"), nullable=False),
+    Column("c_sort", Integer, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("reaction", String(64), nullable=False, server_default=""),
+    Column("counter", Integer, nullable=False, server_default="0"),
+    Column("timestamp_x", UTCDateTime, nullable=False),
+    Index("ix_vote_answers_vote", "vote_id", "c_sort", "id"),
+)
+
+attaches = Table(
+    "vote_attaches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("vote_id", Integer, ForeignKey("votes.id", ondelete="CASCADE"), nullable=False),
+    Column("module_id", String(64), nullable=False),
+    Column("entity_type", String(255), nullable=False),
+    # Lower-cased copies: the real server matches moduleId/entityType case-insensitively (MySQL collation).
+    Column("module_key", String(64), nullable=False),
+    Column("entity_type_key", String(255), nullable=False),
+    Column("entity_id", Integer, nullable=False),
+    Column("uid", String(16), nullable=True, unique=True),
+    Column("created_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("date_create", UTCDateTime, nullable=False),
+    Index("ix_vote_attaches_entity", "module_key", "entity_type_key", "entity_id", "id"),
+)
+
+# One ballot per voter per poll, enforced by the database; recall and re-vote delete it.
+ballots = Table(
+    "vote_ballots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("vote_id", Integer, ForeignKey("votes.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("visible", Boolean, nullable=False),
+    Column("date_vote", UTCDateTime, nullable=False),
+    UniqueConstraint("vote_id", "user_id", name="uq_vote_ballots_voter"),
+)
+
+ballot_questions = Table(
+    "vote_ballot_questions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ballot_id", Integer, ForeignKey("vote_ballots.id", ondelete="CASCADE"), nullable=False),
+    Column("question_id", Integer, ForeignKey("vote_questions.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_vote_ballot_questions_ballot", "ballot_id"),
+)
+
+ballot_answers = Table(
+    "vote_ballot_answers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ballot_question_id", Integer, ForeignKey("vote_ballot_questions.id", ondelete="CASCADE"), nullable=False),
+    Column("ballot_id", Integer, ForeignKey("vote_ballots.id", ondelete="CASCADE"), nullable=False),
+    Column("vote_id", Integer, nullable=False),
+    Column("question_id", Integer, nullable=False),
+    Column("answer_id", Integer, ForeignKey("vote_answers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("visible", Boolean, nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    # Voters of an answer in user-id order, without touching the table: getWithVoted, getAnswerVoted.
+    Index("ix_vote_ballot_answers_answer_user", "answer_id", "visible", "user_id"),
+    Index("ix_vote_ballot_answers_ballot", "ballot_id"),
+)
+
+# templateId de-duplication (the im module's message UUIDs).
+message_uuids = Table(
+    "message_uuids",
+    metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=True),
+    Column("date_create", UTCDateTime, nullable=False),
 )

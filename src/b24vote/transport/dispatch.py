@@ -57,6 +57,7 @@ def execute(
             settings=state.settings,
             secret_key=state.secret_key,
             tz=state.settings.timezone,
+            open_read=state.db.read,
         )
         started = state.clock.monotonic()
         value = method.handler(ctx, Params(params))

@@ -1,0 +1,273 @@
+"""vote.AttachedVote.*: read, vote, recall, stop, resume and download attached polls.
+
+Behaviour follows the real server (../shared/reference/notes/vote-semantics.md §4); where it differs from the
+doc pages, docs/compatibility.md says how.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from b24vote.domain.polls import Anonymity, is_open, missing_required, normalise_ballot, resume_end
+from b24vote.errors import MethodError
+from b24vote.methods import vote_texts as texts
+from b24vote.methods.params import Params
+from b24vote.methods.registry import CallContext, Page, registry
+from b24vote.methods.vote_access import Target, can_edit, can_read, int_value, require_payload, resolve_readable
+from b24vote.methods.vote_format import Touched, answer_map, format_attach, voter_dto, voting_questions
+from b24vote.storage import people, polls
+
+__all__: list[str] = []
+
+GET_MANY_LIMIT = 50
+PAGE_SIZE = 50  # REST pages getAnswerVoted by the standard `start` parameter, 50 at a time
+
+
+def _reload(ctx: CallContext, target: Target) -> Target:
+    poll = polls.load_poll(ctx.conn, target.poll.id)
+    if poll is None:  # pragma: no cover - the poll was read in this same transaction
+        raise RuntimeError(f"vote {target.poll.id} vanished inside its transaction")
+    return Target(target.attach, poll, target.message, target.via_signed)
+
+
+def _emit(ctx: CallContext, target: Target, name: str, params: dict[str, Any], to_user: int | None = None) -> None:
+    ctx.emit(
+        name,
+        {
+            "vote_id": target.poll.id,
+            "attach_id": target.attach.id,
+            "tag": f"VOTE_{target.poll.id}",
+            "to_user": to_user,
+            "params": params,
+        },
+    )
+
+
+def _voting_event(ctx: CallContext, target: Target, action_uuid: str) -> None:
+    poll = target.poll
+    public = poll.anonymity == Anonymity.PUBLICLY
+    user_id = ctx.caller.user_id
+    params: dict[str, Any] = {
+        "VOTE_ID": poll.id,
+        "AUTHOR_ID": user_id if public else None,
+        "COUNTER": poll.counter,
+        "QUESTIONS": voting_questions(poll),
+        "entityId": target.attach.entity_id,
+    }
+    ballot = polls.user_ballot(ctx.conn, poll.id, user_id)
+    user = people.get_user(ctx.conn, user_id)
+    if public and user is not None:
+        params["userAnswerMap"] = answer_map(ballot)
+        params["user"] = voter_dto(user)
+    _emit(ctx, target, "voting", params)
+
+
+@registry.add("vote.AttachedVote.get", scope="vote")
+def get(ctx: CallContext, params: Params) -> dict[str, Any]:
+    target = resolve_readable(ctx, params, signed_grants_read=True)
+    return {"attach": format_attach(ctx, target)}
+
+
+def _entity_ids(params: Params) -> list[int]:
+    raw = params.raw("entityIds")
+    if raw is None:
+        raise MethodError(100, texts.missing_parameter("entityIds"))
+    if not isinstance(raw, (list, dict)):
+        raise MethodError(100, texts.wrong_type(raw, "entityIds", "array"))
+    values = raw.values() if isinstance(raw, dict) else raw
+    # Each id is cast to int and the falsy ones are dropped (PHP array_filter).
+    return [n for n in (int_value(v) or 0 for v in values) if n]
+
+
+@registry.add("vote.AttachedVote.getMany", scope="vote")
+def get_many(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
+    for name in ("moduleId", "entityType"):
+        if params.raw(name) is None:
+            raise MethodError(100, texts.missing_parameter(name))
+    module, entity_type = params.string("moduleId"), params.string("entityType")
+    ids = _entity_ids(params)
+    if len(ids) > GET_MANY_LIMIT:
+        return []  # the real controller records "To many entity ids" and answers an empty success
+    items = []
+    for entity_id in ids:
+        attach = polls.find_attach_by_entity(ctx.conn, module, entity_type, entity_id)
+        poll = polls.load_poll(ctx.conn, attach.vote_id) if attach else None
+        if attach is None or poll is None:
+            return []  # "Attach with entityId <id> not found " — also an empty success on the wire
+        message = polls.get_message(ctx.conn, attach.entity_id) if attach.module_id.lower() == "im" else None
+        target = Target(attach, poll, message, via_signed=False)
+        if not can_read(ctx, target):
+            return []  # "Attach with entityId <id> read access denied"
+        items.append(format_attach(ctx, target))
+    return {"items": items}
+
+
+@registry.add("vote.AttachedVote.getWithVoted", scope="vote")
+def get_with_voted(ctx: CallContext, params: Params) -> dict[str, Any]:
+    target = resolve_readable(ctx, params, signed_grants_read=True)
+    page_size = min(max(params.integer("pageSize", 10), 1), 50)
+    voted: dict[str, list[dict[str, Any]]] = {}
+    for question in target.poll.questions:
+        for answer in question.answers:
+            if answer.counter <= 0:
+                continue
+            ids = polls.voters_of_answer(ctx.conn, answer.id, offset=0, limit=page_size)
+            users = people.get_users_by_ids(ctx.conn, ids)
+            listed = [voter_dto(users[uid]) for uid in ids if uid in users]
+            if listed:
+                voted[str(answer.id)] = listed
+    return {"attach": format_attach(ctx, target), "voted": voted or []}
+
+
+@registry.add("vote.AttachedVote.getAnswerVoted", scope="vote")
+def get_answer_voted(ctx: CallContext, params: Params) -> Page:
+    require_payload(params)
+    if params.raw("answerId") is None:
+        raise MethodError(100, texts.missing_parameter("answerId"))
+    answer_id = int_value(params.raw("answerId"))
+    if answer_id is None:
+        raise MethodError(100, texts.wrong_type(params.raw("answerId"), "answerId", "int"))
+    target = resolve_readable(ctx, params, signed_grants_read=True)
+    if answer_id not in target.poll.answer_ids():
+        raise MethodError(403, texts.ACCESS_DENIED_EXCEPTION)
+    offset = max(params.integer("start"), 0) // PAGE_SIZE * PAGE_SIZE
+    total = polls.count_voters(ctx.conn, answer_id)
+    ids = polls.voters_of_answer(ctx.conn, answer_id, offset=offset, limit=PAGE_SIZE)
+    users = people.get_users_by_ids(ctx.conn, ids)
+    items = [voter_dto(users[uid]) for uid in ids if uid in users]
+    after = offset + len(ids)
+    return Page({"items": items}, total=total, next=after if after < total else None)
+
+
+def _action_uuid(params: Params) -> str:
+    return params.string("actionUuid")[:1000] if params.raw("actionUuid") is not None else ""
+
+
+def _ballot(params: Params) -> dict[str, Any]:
+    raw = params.raw("ballot")
+    if raw is None:
+        raise MethodError(100, texts.missing_parameter("ballot"))
+    if isinstance(raw, list):
+        return {str(i): v for i, v in enumerate(raw)}
+    if not isinstance(raw, dict):
+        raise MethodError(100, texts.wrong_type(raw, "ballot", "array"))
+    return {str(k): v for k, v in raw.items()}
+
+
+@registry.add("vote.AttachedVote.vote", scope="vote", write=True)
+def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
+    require_payload(params)
+    raw_ballot = _ballot(params)
+    target = resolve_readable(ctx, params, signed_grants_read=False)
+    action_uuid = _action_uuid(params)
+    poll, user_id = target.poll, ctx.caller.user_id
+    if not is_open(poll, ctx.now):
+        raise MethodError(403, texts.POLL_INACTIVE)
+    polls.lock_voter(ctx.conn, poll.id, user_id)
+    chosen = normalise_ballot(poll, raw_ballot)
+    existing = polls.user_ballot(ctx.conn, poll.id, user_id)
+    if existing is not None and not poll.revote_allowed:
+        return []  # VOTE_ERROR_BY_USER_ID: the real server answers an empty success
+    if not chosen or missing_required(poll, chosen) is not None:
+        return []  # USER_VOTE_EMPTY / VOTE_REQUIRED_MISSING, also empty successes
+    touched = Touched()
+    if existing is not None:
+        qids, aids = polls.delete_ballot(ctx.conn, poll.id, user_id)
+        touched.questions |= qids
+        touched.answers |= aids
+    stored = polls.insert_ballot(
+        ctx.conn, ctx.now, vote_id=poll.id, user_id=user_id, chosen=chosen, visible=not poll.anonymous
+    )
+    if stored is None:
+        return []  # a concurrent call stored this voter's ballot first
+    touched.questions |= stored[0]
+    touched.answers |= stored[1]
+    target = _reload(ctx, target)
+    _voting_event(ctx, target, action_uuid)
+    _emit(
+        ctx,
+        target,
+        "user_vote",
+        {
+            "VOTE_ID": poll.id,
+            "AUTHOR_ID": user_id,
+            "COUNTER": target.poll.counter,
+            "QUESTIONS": voting_questions(target.poll),
+            "userAnswerMap": answer_map(polls.user_ballot(ctx.conn, poll.id, user_id)),
+            "entityId": target.attach.entity_id,
+            "actionUuid": action_uuid,
+        },
+        to_user=user_id,
+    )
+    return {"attach": format_attach(ctx, target, touched=touched)}
+
+
+@registry.add("vote.AttachedVote.recall", scope="vote", write=True)
+def recall(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
+    target = resolve_readable(ctx, params, signed_grants_read=False)
+    action_uuid = _action_uuid(params)
+    poll, user_id = target.poll, ctx.caller.user_id
+    if not is_open(poll, ctx.now):
+        return []  # "Access denied" (cannot participate): an empty success on the wire
+    polls.lock_voter(ctx.conn, poll.id, user_id)
+    existing = polls.user_ballot(ctx.conn, poll.id, user_id)
+    if existing is not None and not poll.revote_allowed:
+        return []  # VOTE_ERROR_BY_USER_ID
+    touched = Touched()
+    if existing is not None:
+        touched.questions, touched.answers = polls.delete_ballot(ctx.conn, poll.id, user_id)
+    target = _reload(ctx, target)
+    _voting_event(ctx, target, action_uuid)
+    return {"attach": format_attach(ctx, target, touched=touched)}
+
+
+def _editable(ctx: CallContext, params: Params) -> Target:
+    target = resolve_readable(ctx, params, signed_grants_read=False)
+    if not can_edit(ctx, target):
+        raise MethodError(403, texts.ACCESS_DENIED_EXCEPTION)
+    return target
+
+
+@registry.add("vote.AttachedVote.stop", scope="vote", write=True)
+def stop(ctx: CallContext, params: Params) -> list[Any]:
+    target = _editable(ctx, params)
+    action_uuid = _action_uuid(params)
+    polls.set_date_end(ctx.conn, target.poll.id, ctx.now)
+    if target.message is not None and polls.mark_stop_handled(ctx.conn, target.poll.id):
+        _post_stop_message(ctx, target)
+    _emit(
+        ctx, target, "stop", {"voteId": target.poll.id, "entityId": target.attach.entity_id, "actionUuid": action_uuid}
+    )
+    return []
+
+
+def _post_stop_message(ctx: CallContext, target: Target) -> None:
+    message = target.message
+    if message is None:  # pragma: no cover - stop() posts only for chat polls
+        return
+    author = people.get_user(ctx.conn, message.author_id)
+    question = target.poll.questions[0].text if target.poll.questions else ""
+    text = texts.STOP_MESSAGE.format(
+        user_id=message.author_id,
+        user_name=author.full_name if author else "",
+        chat_id=message.chat_id,
+        message_id=message.id,
+        question=question,
+    )
+    people.add_message(
+        ctx.conn, ctx.now, chat_id=message.chat_id, author_id=message.author_id, message=text, system=True
+    )
+
+
+@registry.add("vote.AttachedVote.resume", scope="vote", write=True)
+def resume(ctx: CallContext, params: Params) -> list[Any]:
+    target = _editable(ctx, params)
+    action_uuid = _action_uuid(params)
+    polls.set_date_end(ctx.conn, target.poll.id, resume_end(ctx.now))
+    _emit(
+        ctx,
+        target,
+        "resume",
+        {"voteId": target.poll.id, "entityId": target.attach.entity_id, "actionUuid": action_uuid},
+    )
+    return []

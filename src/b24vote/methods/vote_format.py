@@ -1,0 +1,162 @@
+"""The ``attach`` object and the voter DTO exactly as the real server formats them.
+
+Key order and JSON types follow the method specs' result examples and
+../shared/reference/notes/vote-semantics.md §2: ids and counters inside QUESTIONS/ANSWERS are strings, except
+counters the current call changed, which are ints; an empty map is ``[]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from b24vote.domain.people import User
+from b24vote.domain.polls import Answer, Poll, Question, UserBallot, is_finished, is_open, percent
+from b24vote.domain.signing import sign_attach
+from b24vote.methods.registry import CallContext
+from b24vote.methods.vote_access import Target, can_edit, can_read
+from b24vote.storage import polls
+from b24vote.transport.envelope import iso
+
+__all__ = ["Touched", "download_url", "format_attach", "result_url", "voter_dto", "voting_questions"]
+
+DOWNLOAD_PATH = "/bitrix/services/main/ajax.php?action=vote.AttachedVote.download&SITE_ID=s1&signedAttachId="
+
+
+@dataclass(slots=True)
+class Touched:
+    """Counters changed by this call; they are rendered as ints, the rest as the strings a fresh read gives."""
+
+    questions: set[int] = field(default_factory=set)
+    answers: set[int] = field(default_factory=set)
+
+
+def result_url(ctx: CallContext, target: Target) -> str:
+    return "/vote-result/" + (target.attach.uid or sign_attach(target.attach.id, ctx.secret_key))
+
+
+def download_url(ctx: CallContext, target: Target) -> str:
+    return DOWNLOAD_PATH + sign_attach(target.attach.id, ctx.secret_key)
+
+
+def _counter(value: int, touched: bool) -> int | str:
+    return value if touched else str(value)
+
+
+def _answer(ctx: CallContext, attach_id: int, question: Question, answer: Answer, touched: Touched) -> dict[str, Any]:
+    field_name = f"bx_vote_event[{attach_id}][BALLOT][{question.id}]"
+    raw, rounded = percent(answer.counter, question.counter)
+    return {
+        "ID": str(answer.id),
+        "ACTIVE": "Y",
+        "TIMESTAMP_X": iso(answer.timestamp, ctx.tz),
+        "QUESTION_ID": str(question.id),
+        "C_SORT": str(answer.c_sort),
+        "IMAGE_ID": None,
+        "MESSAGE": answer.message,
+        "MESSAGE_TYPE": answer.message_type,
+        "COUNTER": _counter(answer.counter, answer.id in touched.answers),
+        "FIELD_TYPE": str(question.field_type),
+        "FIELD_WIDTH": "0",
+        "FIELD_HEIGHT": "0",
+        "FIELD_PARAM": None,
+        "COLOR": "",
+        "REACTION": answer.reaction,
+        "~FIELD_NAME": field_name,
+        "FIELD_NAME": field_name,
+        "MESSAGE_FIELD_NAME": f"bx_vote_event[{attach_id}][MESSAGE][{question.id}][{answer.id}]",
+        "~PERCENT": raw,
+        "PERCENT": rounded,
+    }
+
+
+def _question(ctx: CallContext, attach_id: int, question: Question, touched: Touched) -> dict[str, Any]:
+    answers = {str(a.id): _answer(ctx, attach_id, question, a, touched) for a in question.answers}
+    return {
+        "ID": str(question.id),
+        "ACTIVE": "Y",
+        "TIMESTAMP_X": iso(question.timestamp, ctx.tz),
+        "VOTE_ID": str(question.vote_id),
+        "C_SORT": str(question.c_sort),
+        "COUNTER": _counter(question.counter, question.id in touched.questions),
+        "QUESTION": question.text,
+        "QUESTION_TYPE": "text",
+        "IMAGE_ID": None,
+        "DIAGRAM": "Y",
+        "DIAGRAM_TYPE": "histogram",
+        "REQUIRED": "Y" if question.required else "N",
+        "FIELD_TYPE": str(question.field_type),
+        "FIELD_NAME": f"bx_vote_event[{attach_id}][BALLOT][{question.id}]",
+        "IMAGE": None,
+        "ANSWERS": answers or [],
+    }
+
+
+def answer_map(ballot: UserBallot | None) -> dict[str, Any] | list[Any]:
+    """``userAnswerMap``: the caller's choices keyed by question and answer id, or ``[]``."""
+    if ballot is None or not ballot.choices:
+        return []
+    return {
+        str(qid): {
+            str(aid): {
+                "EVENT_ID": str(choice.event_answer_id),
+                "EVENT_QUESTION_ID": str(choice.event_question_id),
+                "ANSWER_ID": str(aid),
+                "ID": str(choice.event_answer_id),
+                "MESSAGE": choice.message,
+            }
+            for aid, choice in answers.items()
+        }
+        for qid, answers in ballot.choices.items()
+    }
+
+
+def format_attach(ctx: CallContext, target: Target, *, touched: Touched | None = None) -> dict[str, Any]:
+    """The attach object as get, getMany, getWithVoted, vote and recall return it, for the calling user."""
+    poll, attach = target.poll, target.attach
+    touched = touched or Touched()
+    ballot = polls.user_ballot(ctx.conn, poll.id, ctx.caller.user_id)
+    participate = can_read(ctx, target) and is_open(poll, ctx.now)
+    signed = sign_attach(attach.id, ctx.secret_key)
+    return {
+        "ID": attach.id,
+        "VOTE_ID": poll.id,
+        "COUNTER": poll.counter,
+        "QUESTIONS": {str(q.id): _question(ctx, attach.id, q, touched) for q in poll.questions} or [],
+        "ANONYMITY": poll.anonymity,
+        "OPTIONS": poll.options,
+        "userAnswerMap": answer_map(ballot),
+        "canEdit": can_edit(ctx, target),
+        "canVote": participate and ballot is None,
+        "canRevote": participate and poll.revote_allowed,
+        "isVoted": ballot is not None,
+        "signedAttachId": signed,
+        "resultUrl": "/vote-result/" + (attach.uid or signed),
+        "downloadUrl": DOWNLOAD_PATH + signed,
+        "entityId": attach.entity_id,
+        "isFinished": is_finished(poll, ctx.now),
+    }
+
+
+def voter_dto(user: User) -> dict[str, Any]:
+    """A voter as getWithVoted and getAnswerVoted list them."""
+    return {
+        "ID": user.id,
+        "NAME": user.full_name,
+        "IMAGE": user.personal_photo,
+        "WORK_POSITION": user.work_position,
+    }
+
+
+def voting_questions(poll: Poll) -> dict[str, Any]:
+    """QUESTIONS as the ``voting`` live event carries them: counters as ints, percentages, no voter lists."""
+    return {
+        str(q.id): {
+            "ANSWERS": {
+                str(a.id): {"PERCENT": percent(a.counter, q.counter)[1], "USERS": [], "COUNTER": a.counter}
+                for a in q.answers
+            },
+            "COUNTER": q.counter,
+        }
+        for q in poll.questions
+    }

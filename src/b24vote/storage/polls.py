@@ -1,0 +1,411 @@
+"""Repository for polls, attaches and ballots. Counters change only in the same transaction as ballots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, case, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from b24vote.domain.poll_data import NewPoll
+from b24vote.domain.polls import Answer, Attach, BallotChoice, Poll, Question, UserBallot
+from b24vote.storage.tables import (
+    attaches,
+    ballot_answers,
+    ballot_questions,
+    ballots,
+    message_uuids,
+    messages,
+    users,
+    vote_answers,
+    vote_questions,
+    votes,
+)
+
+__all__ = [
+    "Message",
+    "add_attach",
+    "ballot_answer_ids",
+    "bind_uuid",
+    "count_voters",
+    "create_poll",
+    "delete_ballot",
+    "find_attach_by_entity",
+    "find_attach_by_uid",
+    "get_attach",
+    "get_message",
+    "insert_ballot",
+    "load_poll",
+    "lock_voter",
+    "mark_stop_handled",
+    "message_for_uuid",
+    "report_rows",
+    "reserve_uuid",
+    "set_date_end",
+    "user_ballot",
+    "voters_of_answer",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """The chat message a chat poll lives in."""
+
+    id: int
+    chat_id: int
+    author_id: int
+
+
+def create_poll(conn: Connection, now: datetime, *, author_id: int, poll: NewPoll, date_end: datetime) -> int:
+    """Store a new poll with its questions and answers (sorted 10, 20, 30… as the vote module does)."""
+    vote_id = conn.execute(
+        insert(votes)
+        .values(
+            author_id=author_id,
+            anonymity=poll.anonymity,
+            options=poll.options,
+            active=True,
+            date_start=now,
+            date_end=date_end,
+            counter=0,
+            timestamp_x=now,
+        )
+        .returning(votes.c.id)
+    ).scalar_one()
+    for qi, question in enumerate(poll.questions, start=1):
+        qid = conn.execute(
+            insert(vote_questions)
+            .values(
+                vote_id=vote_id,
+                c_sort=qi * 10,
+                question=question.text,
+                field_type=question.field_type,
+                required=question.required,
+                counter=0,
+                timestamp_x=now,
+            )
+            .returning(vote_questions.c.id)
+        ).scalar_one()
+        for ai, answer in enumerate(question.answers, start=1):
+            conn.execute(
+                insert(vote_answers).values(
+                    question_id=qid,
+                    vote_id=vote_id,
+                    c_sort=ai * 10,
+                    message=answer.message,
+                    reaction=answer.reaction,
+                    counter=0,
+                    timestamp_x=now,
+                )
+            )
+    return int(vote_id)
+
+
+def add_attach(
+    conn: Connection,
+    now: datetime,
+    *,
+    vote_id: int,
+    module_id: str,
+    entity_type: str,
+    entity_id: int,
+    uid: str | None,
+    created_by: int,
+) -> int:
+    return int(
+        conn.execute(
+            insert(attaches)
+            .values(
+                vote_id=vote_id,
+                module_id=module_id,
+                entity_type=entity_type,
+                module_key=module_id.lower(),
+                entity_type_key=entity_type.lower(),
+                entity_id=entity_id,
+                uid=uid,
+                created_by=created_by,
+                date_create=now,
+            )
+            .returning(attaches.c.id)
+        ).scalar_one()
+    )
+
+
+def _attach(row: Any) -> Attach:
+    return Attach(
+        id=row.id,
+        vote_id=row.vote_id,
+        module_id=row.module_id,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        uid=row.uid,
+        created_by=row.created_by,
+    )
+
+
+def get_attach(conn: Connection, attach_id: int) -> Attach | None:
+    row = conn.execute(select(attaches).where(attaches.c.id == attach_id)).first()
+    return _attach(row) if row else None
+
+
+def find_attach_by_entity(conn: Connection, module_id: str, entity_type: str, entity_id: int) -> Attach | None:
+    """The first attach of an entity; module and type compare case-insensitively, as on the real server."""
+    row = conn.execute(
+        select(attaches)
+        .where(
+            attaches.c.module_key == module_id.lower(),
+            attaches.c.entity_type_key == entity_type.lower(),
+            attaches.c.entity_id == entity_id,
+        )
+        .order_by(attaches.c.id)
+        .limit(1)
+    ).first()
+    return _attach(row) if row else None
+
+
+def find_attach_by_uid(conn: Connection, uid: str) -> Attach | None:
+    row = conn.execute(select(attaches).where(attaches.c.uid == uid)).first()
+    return _attach(row) if row else None
+
+
+def get_message(conn: Connection, message_id: int) -> Message | None:
+    row = conn.execute(
+        select(messages.c.id, messages.c.chat_id, messages.c.author_id).where(messages.c.id == message_id)
+    ).first()
+    return Message(row.id, row.chat_id, row.author_id) if row else None
+
+
+def load_poll(conn: Connection, vote_id: int) -> Poll | None:
+    vote = conn.execute(select(votes).where(votes.c.id == vote_id)).first()
+    if vote is None:
+        return None
+    q_rows = conn.execute(
+        select(vote_questions)
+        .where(vote_questions.c.vote_id == vote_id)
+        .order_by(vote_questions.c.c_sort, vote_questions.c.id)
+    ).all()
+    a_rows = conn.execute(
+        select(vote_answers).where(vote_answers.c.vote_id == vote_id).order_by(vote_answers.c.c_sort, vote_answers.c.id)
+    ).all()
+    by_question: dict[int, list[Answer]] = {}
+    for a in a_rows:
+        by_question.setdefault(a.question_id, []).append(
+            Answer(
+                id=a.id,
+                question_id=a.question_id,
+                c_sort=a.c_sort,
+                message=a.message,
+                counter=a.counter,
+                timestamp=a.timestamp_x,
+                reaction=a.reaction,
+            )
+        )
+    questions = tuple(
+        Question(
+            id=q.id,
+            vote_id=q.vote_id,
+            c_sort=q.c_sort,
+            text=q.question,
+            field_type=q.field_type,
+            counter=q.counter,
+            timestamp=q.timestamp_x,
+            answers=tuple(by_question.get(q.id, ())),
+            required=bool(q.required),
+        )
+        for q in q_rows
+    )
+    return Poll(
+        id=vote.id,
+        author_id=vote.author_id,
+        anonymity=vote.anonymity,
+        options=vote.options,
+        active=bool(vote.active),
+        date_start=vote.date_start,
+        date_end=vote.date_end,
+        counter=vote.counter,
+        questions=questions,
+    )
+
+
+def user_ballot(conn: Connection, vote_id: int, user_id: int) -> UserBallot | None:
+    ballot = conn.execute(
+        select(ballots.c.id).where(ballots.c.vote_id == vote_id, ballots.c.user_id == user_id)
+    ).first()
+    if ballot is None:
+        return None
+    result = UserBallot(event_id=ballot.id)
+    rows = conn.execute(
+        select(ballot_answers).where(ballot_answers.c.ballot_id == ballot.id).order_by(ballot_answers.c.id)
+    )
+    for r in rows:
+        result.choices.setdefault(r.question_id, {})[r.answer_id] = BallotChoice(
+            r.id, r.ballot_question_id, r.answer_id, r.message
+        )
+    return result
+
+
+def lock_voter(conn: Connection, vote_id: int, user_id: int) -> None:
+    """Serialise one voter's writes on one poll (SQLite's write lock already does; PostgreSQL needs this)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": vote_id, "b": user_id})
+
+
+def _bump(conn: Connection, vote_id: int, question_ids: Iterable[int], answer_ids: Iterable[int], step: int) -> None:
+    def change(column: Any) -> Any:
+        return column + 1 if step > 0 else case((column > 0, column - 1), else_=0)
+
+    conn.execute(update(votes).where(votes.c.id == vote_id).values(counter=change(votes.c.counter)))
+    qids, aids = list(question_ids), list(answer_ids)
+    if qids:
+        conn.execute(
+            update(vote_questions).where(vote_questions.c.id.in_(qids)).values(counter=change(vote_questions.c.counter))
+        )
+    if aids:
+        conn.execute(
+            update(vote_answers).where(vote_answers.c.id.in_(aids)).values(counter=change(vote_answers.c.counter))
+        )
+
+
+def delete_ballot(conn: Connection, vote_id: int, user_id: int) -> tuple[set[int], set[int]]:
+    """Remove a voter's ballot and take it off the counters; returns the (question, answer) ids touched."""
+    ballot_id = conn.execute(
+        delete(ballots).where(ballots.c.vote_id == vote_id, ballots.c.user_id == user_id).returning(ballots.c.id)
+    ).scalar_one_or_none()
+    if ballot_id is None:
+        return set(), set()
+    rows = conn.execute(
+        delete(ballot_answers)
+        .where(ballot_answers.c.ballot_id == ballot_id)
+        .returning(ballot_answers.c.question_id, ballot_answers.c.answer_id)
+    ).all()
+    conn.execute(delete(ballot_questions).where(ballot_questions.c.ballot_id == ballot_id))
+    qids = {r.question_id for r in rows}
+    aids = {r.answer_id for r in rows}
+    _bump(conn, vote_id, qids, aids, -1)
+    return qids, aids
+
+
+def insert_ballot(
+    conn: Connection, now: datetime, *, vote_id: int, user_id: int, chosen: dict[int, list[int]], visible: bool
+) -> tuple[set[int], set[int]] | None:
+    """Store a ballot and count it; None when the voter already has one (the database refuses a second)."""
+    try:
+        with conn.begin_nested():
+            ballot_id = conn.execute(
+                insert(ballots)
+                .values(vote_id=vote_id, user_id=user_id, visible=visible, date_vote=now)
+                .returning(ballots.c.id)
+            ).scalar_one()
+    except IntegrityError:
+        return None
+    for qid, aids in chosen.items():
+        bq = conn.execute(
+            insert(ballot_questions).values(ballot_id=ballot_id, question_id=qid).returning(ballot_questions.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(ballot_answers),
+            [
+                {
+                    "ballot_question_id": bq,
+                    "ballot_id": ballot_id,
+                    "vote_id": vote_id,
+                    "question_id": qid,
+                    "answer_id": aid,
+                    "user_id": user_id,
+                    "visible": visible,
+                    "message": "",
+                }
+                for aid in aids
+            ],
+        )
+    question_ids = set(chosen)
+    answer_ids = {a for chosen_answers in chosen.values() for a in chosen_answers}
+    _bump(conn, vote_id, question_ids, answer_ids, +1)
+    return question_ids, answer_ids
+
+
+def set_date_end(conn: Connection, vote_id: int, date_end: datetime) -> None:
+    conn.execute(update(votes).where(votes.c.id == vote_id).values(date_end=date_end, timestamp_x=date_end))
+
+
+def mark_stop_handled(conn: Connection, vote_id: int) -> bool:
+    """True the first time only: the chat is told about a stop once per poll."""
+    result = conn.execute(
+        update(votes)
+        .where(votes.c.id == vote_id, votes.c.stop_event_handled.is_(False))
+        .values(stop_event_handled=True)
+    )
+    return result.rowcount == 1
+
+
+def voters_of_answer(conn: Connection, answer_id: int, *, offset: int, limit: int) -> list[int]:
+    """Ids of the visible voters of an answer, in user-id order."""
+    rows = conn.execute(
+        select(ballot_answers.c.user_id)
+        .where(ballot_answers.c.answer_id == answer_id, ballot_answers.c.visible.is_(True))
+        .order_by(ballot_answers.c.user_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def count_voters(conn: Connection, answer_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(ballot_answers)
+            .where(ballot_answers.c.answer_id == answer_id, ballot_answers.c.visible.is_(True))
+        ).scalar_one()
+    )
+
+
+def reserve_uuid(conn: Connection, now: datetime, uuid: str) -> bool:
+    """Claim a message UUID; False when it was claimed before."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(message_uuids).values(uuid=uuid, message_id=None, date_create=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def message_for_uuid(conn: Connection, uuid: str) -> tuple[int | None, datetime] | None:
+    row = conn.execute(
+        select(message_uuids.c.message_id, message_uuids.c.date_create).where(message_uuids.c.uuid == uuid)
+    ).first()
+    return (row.message_id, row.date_create) if row else None
+
+
+def bind_uuid(conn: Connection, uuid: str, message_id: int) -> None:
+    conn.execute(update(message_uuids).where(message_uuids.c.uuid == uuid).values(message_id=message_id))
+
+
+def report_rows(conn: Connection, vote_id: int, batch: int = 1000) -> Iterator[Any]:
+    """Ballots with their voter, ordered by last name and name, fetched in batches (for reports)."""
+    query = (
+        select(ballots.c.id, ballots.c.user_id, ballots.c.visible, ballots.c.date_vote, users.c.name, users.c.last_name)
+        .join(users, users.c.id == ballots.c.user_id)
+        .where(ballots.c.vote_id == vote_id)
+        .order_by(users.c.last_name, users.c.name, ballots.c.user_id)
+    )
+    result = conn.execution_options(yield_per=batch).execute(query)
+    yield from result
+
+
+def ballot_answer_ids(conn: Connection, ballot_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+    """(question id, answer id) pairs of each ballot."""
+    found: dict[int, list[tuple[int, int]]] = {}
+    if not ballot_ids:
+        return found
+    rows = conn.execute(
+        select(ballot_answers.c.ballot_id, ballot_answers.c.question_id, ballot_answers.c.answer_id)
+        .where(ballot_answers.c.ballot_id.in_(ballot_ids))
+        .order_by(ballot_answers.c.id)
+    )
+    for r in rows:
+        found.setdefault(r.ballot_id, []).append((r.question_id, r.answer_id))
+    return found
