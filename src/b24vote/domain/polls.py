@@ -152,8 +152,11 @@ class UserBallot:
 
 
 def is_open(poll: Poll, now: datetime) -> bool:
-    """The "green lamp": active and within its dates; only then can anyone vote or recall."""
-    return poll.active and poll.date_start <= now <= poll.date_end
+    """The "green lamp": active and within its dates; only then can anyone vote or recall.
+
+    The end is exclusive so that a poll stopped at this very instant is closed, agreeing with ``isFinished``.
+    """
+    return poll.active and poll.date_start <= now < poll.date_end
 
 
 def is_finished(poll: Poll, now: datetime) -> bool:

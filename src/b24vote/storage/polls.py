@@ -272,16 +272,19 @@ def _bump(conn: Connection, vote_id: int, question_ids: Iterable[int], answer_id
 def delete_ballot(conn: Connection, vote_id: int, user_id: int) -> tuple[set[int], set[int]]:
     """Remove a voter's ballot and take it off the counters; returns the (question, answer) ids touched."""
     ballot_id = conn.execute(
-        delete(ballots).where(ballots.c.vote_id == vote_id, ballots.c.user_id == user_id).returning(ballots.c.id)
+        select(ballots.c.id).where(ballots.c.vote_id == vote_id, ballots.c.user_id == user_id)
     ).scalar_one_or_none()
     if ballot_id is None:
         return set(), set()
+    # Children first: the cascade would otherwise remove the rows whose ids the counters need.
     rows = conn.execute(
         delete(ballot_answers)
         .where(ballot_answers.c.ballot_id == ballot_id)
         .returning(ballot_answers.c.question_id, ballot_answers.c.answer_id)
     ).all()
     conn.execute(delete(ballot_questions).where(ballot_questions.c.ballot_id == ballot_id))
+    if conn.execute(delete(ballots).where(ballots.c.id == ballot_id)).rowcount != 1:
+        raise RuntimeError("ballot vanished under the voter lock")  # pragma: no cover
     qids = {r.question_id for r in rows}
     aids = {r.answer_id for r in rows}
     _bump(conn, vote_id, qids, aids, -1)
