@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench lint install install-dev clean
+.PHONY: run test bench lint install install-dev clean browsers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +28,30 @@ run: install
 	$(BIN)/b24vote init --demo
 	$(BIN)/b24vote serve --host $(HOST) --port $(PORT)
 
-test: install-dev
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+$(CHROMIUM):
+	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'
+
+browsers: $(CHROMIUM)
+
+# tests/clients drives the official JavaScript SDK with the machine's Node.js.
+JS_CLIENT := tests/clients/js
+$(JS_CLIENT)/node_modules: $(JS_CLIENT)/package.json
+	cd $(JS_CLIENT) && npm install --no-audit --no-fund
+	touch $@
+
+test: install-dev $(CHROMIUM) $(JS_CLIENT)/node_modules
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/mypy src
 	$(BIN)/pytest
 
-bench: install-dev
-	$(BIN)/python -m bench
+# The load generator of the benchmarks (a C program, so that it never is the bottleneck).
+WRK := /usr/bin/wrk
+$(WRK):
+	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk'
+
+bench: install-dev $(WRK)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check src tests $(wildcard bench)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -30,10 +31,14 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def running_server(
-    env: dict[str, str], *extra: str, scheme: str = "http", verify: str | bool = False
+    env: dict[str, str],
+    *extra: str,
+    scheme: str = "http",
+    verify: ssl.SSLContext | bool = False,
+    port: int | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Serve on a free port; yields the base URL and the process, stops it with SIGTERM."""
-    port = free_port()
+    """Serve on ``port`` (a free one by default); yields the base URL and the process, stops it with SIGTERM."""
+    port = port or free_port()
     log = tempfile.NamedTemporaryFile(prefix="b24vote-server-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(
         [str(BIN), "serve", "--port", str(port), *extra], env=env, text=True, stdout=log, stderr=subprocess.STDOUT

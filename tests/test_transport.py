@@ -217,8 +217,10 @@ def test_oversized_body(app_client: TestClient, portal: Portal, settings) -> Non
     assert_b24_error(resp, "REQUEST_TOO_LARGE", 413)
 
 
-def test_xml_format_is_refused_clearly(app_client: TestClient, portal: Portal) -> None:
-    assert_b24_error(app_client.post(portal.url("server.time.xml")), "INVALID_REQUEST", 400)
+def test_xml_format_is_served(app_client: TestClient, portal: Portal) -> None:
+    resp = app_client.post(portal.url("server.time.xml"))
+    assert resp.status_code == 200
+    assert resp.text.startswith("<response><result>2026-11-25T12:00:00+03:00</result><time><start>")
 
 
 def test_other_paths_answer_in_the_envelope(app_client: TestClient) -> None:

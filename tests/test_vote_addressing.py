@@ -48,13 +48,21 @@ def test_by_signed_id_and_uid(app_client: TestClient, portal: Portal, poll: Chat
 
 
 def test_attach_id_wins_over_the_other_sets(app_client: TestClient, portal: Portal, poll: ChatPoll) -> None:
-    resp = get(app_client, portal, attachId=poll.attach_id, signedAttachId="1.bad", moduleId="im", entityType="x", entityId=5)
+    resp = get(
+        app_client, portal, attachId=poll.attach_id, signedAttachId="1.bad", moduleId="im", entityType="x", entityId=5
+    )
     assert assert_envelope(resp)["attach"]["ID"] == poll.attach_id
 
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"attachId": "abc"}, {"moduleId": "im", "entityType": IM_ENTITY_TYPE}, {"signedAttachId": ""}, {"entityId": 5}],
+    [
+        {},
+        {"attachId": "abc"},
+        {"moduleId": "im", "entityType": IM_ENTITY_TYPE},
+        {"signedAttachId": ""},
+        {"entityId": 5},
+    ],
 )
 def test_no_way_given_is_the_code_100_error(app_client: TestClient, portal: Portal, params: dict[str, Any]) -> None:
     assert_b24_error(get(app_client, portal, **params), "100", 400, NO_PAYLOAD)

@@ -20,6 +20,7 @@ from b24vote.storage.tables import users
 from tests.conftest import Portal
 from tests.votes import ChatPoll, cast, send_poll
 
+
 def _find_specs() -> Path:
     """The reference lives beside the checkout (../shared/reference); B24VOTE_REFERENCE overrides."""
     if os.environ.get("B24VOTE_REFERENCE"):
@@ -91,7 +92,9 @@ def body(resp: Any) -> Any:
 def test_im_send(app_client: TestClient, portal: Portal) -> None:
     from tests.votes import vote_data
 
-    resp = app_client.post(portal.url("vote.Integration.Im.send"), json={"chatId": portal.chat, "IM_MESSAGE_VOTE_DATA": vote_data()})
+    resp = app_client.post(
+        portal.url("vote.Integration.Im.send"), json={"chatId": portal.chat, "IM_MESSAGE_VOTE_DATA": vote_data()}
+    )
     assert_same_shape(body(resp), spec("vote.Integration.Im.send"))
 
 
@@ -104,7 +107,11 @@ def test_get(app_client: TestClient, portal: Portal, voted_poll: ChatPoll) -> No
 def test_get_many(app_client: TestClient, portal: Portal, voted_poll: ChatPoll) -> None:
     resp = app_client.post(
         portal.url("vote.AttachedVote.getMany"),
-        json={"moduleId": "im", "entityType": "Bitrix\\Vote\\Attachment\\ImMessageConnector", "entityIds": [voted_poll.message_id]},
+        json={
+            "moduleId": "im",
+            "entityType": "Bitrix\\Vote\\Attachment\\ImMessageConnector",
+            "entityIds": [voted_poll.message_id],
+        },
     )
     assert_same_shape(body(resp), spec("vote.AttachedVote.getMany"))
 

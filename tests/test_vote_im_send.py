@@ -77,15 +77,27 @@ def test_form_encoding_equals_json(app_client: TestClient, portal: Portal) -> No
     }
     via_form = assert_envelope(app_client.post(portal.url(METHOD), data=form))
     via_json = assert_envelope(
-        send(app_client, portal, chatId=portal.chat, IM_MESSAGE_VOTE_DATA=vote_data("Q?", ("a", "b"), field_type=1, anonymity=2))
+        send(
+            app_client,
+            portal,
+            chatId=portal.chat,
+            IM_MESSAGE_VOTE_DATA=vote_data("Q?", ("a", "b"), field_type=1, anonymity=2),
+        )
     )
 
     def shape(message_id: int) -> Any:
         attach = call(
-            app_client, portal, "vote.AttachedVote.getMany", moduleId="im",
-            entityType="Bitrix\\Vote\\Attachment\\ImMessageConnector", entityIds=[message_id],
+            app_client,
+            portal,
+            "vote.AttachedVote.getMany",
+            moduleId="im",
+            entityType="Bitrix\\Vote\\Attachment\\ImMessageConnector",
+            entityIds=[message_id],
         )["items"][0]
-        questions = [(q["QUESTION"], q["FIELD_TYPE"], [a["MESSAGE"] for a in q["ANSWERS"].values()]) for q in attach["QUESTIONS"].values()]
+        questions = [
+            (q["QUESTION"], q["FIELD_TYPE"], [a["MESSAGE"] for a in q["ANSWERS"].values()])
+            for q in attach["QUESTIONS"].values()
+        ]
         return attach["ANONYMITY"], attach["OPTIONS"], questions
 
     assert shape(via_form["messageId"]) == shape(via_json["messageId"])
@@ -109,11 +121,19 @@ RU = {
         (vote_data(answers=("only",)), RU["min"]),
         (vote_data(answers=("only", "  ")), RU["min"]),
         (vote_data(answers=tuple(str(i) for i in range(11))), RU["max"]),
-        ({"QUESTIONS": [{"QUESTION": "Q?", "ANSWERS": [{"MESSAGE": " "}]}]}, "Не указаны варианты ответа на вопрос «Q?»"),
-        ({"QUESTIONS": [{"QUESTION": " ", "ANSWERS": [{"MESSAGE": "a"}, {"MESSAGE": "b"}]}]}, "Не указан текст вопроса"),
+        (
+            {"QUESTIONS": [{"QUESTION": "Q?", "ANSWERS": [{"MESSAGE": " "}]}]},
+            "Не указаны варианты ответа на вопрос «Q?»",
+        ),
+        (
+            {"QUESTIONS": [{"QUESTION": " ", "ANSWERS": [{"MESSAGE": "a"}, {"MESSAGE": "b"}]}]},
+            "Не указан текст вопроса",
+        ),
     ],
 )
-def test_poll_data_errors(app_client: TestClient, portal: Portal, db: Database, data: dict[str, Any], text: str) -> None:
+def test_poll_data_errors(
+    app_client: TestClient, portal: Portal, db: Database, data: dict[str, Any], text: str
+) -> None:
     assert_b24_error(send(app_client, portal, chatId=portal.chat, IM_MESSAGE_VOTE_DATA=data), "0", 400, text)
     assert count(db, votes) == 0
 
@@ -126,9 +146,15 @@ def test_ten_answers_are_allowed(app_client: TestClient, portal: Portal) -> None
     ("params", "text"),
     [
         ({}, "Could not find value for parameter {chatId}"),
-        ({"chatId": "abc", "IM_MESSAGE_VOTE_DATA": vote_data()}, "Invalid value {abc} to match with parameter {chatId}. Should be value of type int."),
+        (
+            {"chatId": "abc", "IM_MESSAGE_VOTE_DATA": vote_data()},
+            "Invalid value {abc} to match with parameter {chatId}. Should be value of type int.",
+        ),
         ({"chatId": 1}, "Could not find value for parameter {IM_MESSAGE_VOTE_DATA}"),
-        ({"chatId": 1, "IM_MESSAGE_VOTE_DATA": "x"}, "Invalid value {x} to match with parameter {IM_MESSAGE_VOTE_DATA}. Should be value of type array."),
+        (
+            {"chatId": 1, "IM_MESSAGE_VOTE_DATA": "x"},
+            "Invalid value {x} to match with parameter {IM_MESSAGE_VOTE_DATA}. Should be value of type array.",
+        ),
     ],
 )
 def test_binder_errors(app_client: TestClient, portal: Portal, params: dict[str, Any], text: str) -> None:
@@ -163,7 +189,9 @@ def test_template_uuid_v4_deduplicates(app_client: TestClient, portal: Portal, d
     "template",
     ["9F1C2D3E-4B5A-4C6D-8E7F-0A1B2C3D4E5F", "9f1c2d3e-4b5a-1c6d-8e7f-0a1b2c3d4e5f", "my-request-1", "12345"],
 )
-def test_other_templates_do_not_deduplicate(app_client: TestClient, portal: Portal, db: Database, template: str) -> None:
+def test_other_templates_do_not_deduplicate(
+    app_client: TestClient, portal: Portal, db: Database, template: str
+) -> None:
     first = call(app_client, portal, METHOD, chatId=portal.chat, IM_MESSAGE_VOTE_DATA=vote_data(), templateId=template)
     again = call(app_client, portal, METHOD, chatId=portal.chat, IM_MESSAGE_VOTE_DATA=vote_data(), templateId=template)
     assert again["messageId"] != first["messageId"]

@@ -44,12 +44,18 @@ def run_machine(database: Database, field_type: int, options: int) -> None:
                 for uid in uids:
                     _, code = people.add_webhook(conn, now, user_id=uid, scopes=["vote"])
                     self.hooks.append(f"/rest/{uid}/{code}")
-            data = {"QUESTIONS": [{"QUESTION": "Q", "FIELD_TYPE": field_type,
-                                   "ANSWERS": [{"MESSAGE": m} for m in "abcd"]}], "OPTIONS": options}
+            data = {
+                "QUESTIONS": [{"QUESTION": "Q", "FIELD_TYPE": field_type, "ANSWERS": [{"MESSAGE": m} for m in "abcd"]}],
+                "OPTIONS": options,
+            }
             sent = self.post(0, "vote.Integration.Im.send", chatId=chat, IM_MESSAGE_VOTE_DATA=data)["result"]
-            attach = self.post(0, "vote.AttachedVote.get", moduleId="im",
-                               entityType="Bitrix\\Vote\\Attachment\\ImMessageConnector",
-                               entityId=sent["messageId"])["result"]["attach"]
+            attach = self.post(
+                0,
+                "vote.AttachedVote.get",
+                moduleId="im",
+                entityType="Bitrix\\Vote\\Attachment\\ImMessageConnector",
+                entityId=sent["messageId"],
+            )["result"]["attach"]
             self.attach_id = attach["ID"]
             (qid, question), *_ = attach["QUESTIONS"].items()
             self.qid = qid
@@ -121,19 +127,29 @@ def run_machine(database: Database, field_type: int, options: int) -> None:
         def counters_equal_rows(self) -> None:
             with database.read() as conn:
                 for row in conn.execute(select(vote_answers.c.id, vote_answers.c.counter)):
-                    rows = conn.execute(select(func.count()).select_from(ballot_answers)
-                                        .where(ballot_answers.c.answer_id == row.id)).scalar_one()
+                    rows = conn.execute(
+                        select(func.count()).select_from(ballot_answers).where(ballot_answers.c.answer_id == row.id)
+                    ).scalar_one()
                     assert row.counter == rows
                 for row in conn.execute(select(votes.c.id, votes.c.counter)):
-                    assert row.counter == conn.execute(select(func.count()).select_from(ballots)
-                                                       .where(ballots.c.vote_id == row.id)).scalar_one()
+                    assert (
+                        row.counter
+                        == conn.execute(
+                            select(func.count()).select_from(ballots).where(ballots.c.vote_id == row.id)
+                        ).scalar_one()
+                    )
                 for row in conn.execute(select(vote_questions.c.counter)):
                     assert row.counter == conn.execute(select(func.count()).select_from(ballots)).scalar_one()
 
     run_state_machine_as_test(
         Polls,
-        settings=settings(max_examples=25, stateful_step_count=20, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=20,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
     )
 
 

@@ -63,7 +63,7 @@ def test_radio_keeps_the_first_valid_answer(app_client: TestClient, portal: Port
 
 def test_checkbox_keeps_every_valid_answer_once(app_client: TestClient, portal: Portal) -> None:
     poll = send_poll(app_client, portal, field_type=1)
-    a1, a2, a3 = poll.answer_ids
+    a1, _, a3 = poll.answer_ids
     attach = assert_envelope(vote_raw(app_client, portal, poll, {str(poll.question_id): [a3, a1, a3, "x"]}))["attach"]
     assert counters(attach) == (1, 1, [1, 0, 1])
     attach = cast(app_client, portal, poll, a1, hook=portal.bob_hook)["attach"]
@@ -89,8 +89,11 @@ def test_ballot_in_form_encoding(app_client: TestClient, portal: Portal) -> None
     poll = send_poll(app_client, portal, field_type=1)
     q, (a1, a2, _) = poll.question_id, poll.answer_ids
     body = f"attachId={poll.attach_id}&ballot%5B{q}%5D%5B%5D={a1}&ballot[{q}][]={a2}"
-    resp = app_client.post(portal.url("vote.AttachedVote.vote"), content=body,
-                           headers={"content-type": "application/x-www-form-urlencoded"})
+    resp = app_client.post(
+        portal.url("vote.AttachedVote.vote"),
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert counters(assert_envelope(resp)["attach"])[2] == [1, 1, 0]
 
 
@@ -143,8 +146,14 @@ def test_revote_moves_the_counters(app_client: TestClient, portal: Portal) -> No
 def test_action_uuid_is_not_an_idempotency_key(app_client: TestClient, portal: Portal) -> None:
     poll = send_poll(app_client, portal, options=1)
     for answer in poll.answer_ids[:2]:
-        call(app_client, portal, "vote.AttachedVote.vote", attachId=poll.attach_id,
-             ballot={str(poll.question_id): [answer]}, actionUuid="same-uuid")
+        call(
+            app_client,
+            portal,
+            "vote.AttachedVote.vote",
+            attachId=poll.attach_id,
+            ballot={str(poll.question_id): [answer]},
+            actionUuid="same-uuid",
+        )
     assert counters(get(app_client, portal, poll)) == (1, 1, [0, 1, 0])
 
 
@@ -174,7 +183,9 @@ def test_stop_and_resume(app_client: TestClient, portal: Portal, clock: FrozenCl
     clock.advance(60)
     assert call(app_client, portal, "vote.AttachedVote.stop", attachId=poll.attach_id) == []
     with db.read() as conn:
-        system = conn.execute(select(func.count()).select_from(messages).where(messages.c.system.is_(True))).scalar_one()
+        system = conn.execute(
+            select(func.count()).select_from(messages).where(messages.c.system.is_(True))
+        ).scalar_one()
     assert system == 1
     assert call(app_client, portal, "vote.AttachedVote.resume", attachId=poll.attach_id) == []
     resumed = get(app_client, portal, poll)
@@ -183,7 +194,9 @@ def test_stop_and_resume(app_client: TestClient, portal: Portal, clock: FrozenCl
     assert call(app_client, portal, "vote.AttachedVote.stop", attachId=poll.attach_id) == []
     assert call(app_client, portal, "vote.AttachedVote.resume", attachId=poll.attach_id) == []
     with db.read() as conn:
-        system = conn.execute(select(func.count()).select_from(messages).where(messages.c.system.is_(True))).scalar_one()
+        system = conn.execute(
+            select(func.count()).select_from(messages).where(messages.c.system.is_(True))
+        ).scalar_one()
     assert system == 1
     # Resume reopens for one year only.
     clock.advance(364 * 86400)
@@ -240,7 +253,9 @@ def test_get_with_voted(app_client: TestClient, portal: Portal, db: Database, cl
     assert list(result) == ["attach", "voted"]
     assert list(result["voted"]) == [str(a1), str(a2)]
     assert [u["ID"] for u in result["voted"][str(a1)]] == [crowd[0][0], crowd[1][0]]
-    assert result["voted"][str(a2)] == [{"ID": portal.bob, "NAME": "Boris Belov", "IMAGE": None, "WORK_POSITION": "Developer"}]
+    assert result["voted"][str(a2)] == [
+        {"ID": portal.bob, "NAME": "Boris Belov", "IMAGE": None, "WORK_POSITION": "Developer"}
+    ]
     one = call(app_client, portal, "vote.AttachedVote.getWithVoted", attachId=poll.attach_id, pageSize=0)
     assert len(one["voted"][str(a1)]) == 1
     empty = send_poll(app_client, portal)
@@ -256,8 +271,13 @@ def test_get_answer_voted_pages(app_client: TestClient, portal: Portal, db: Data
     first = app_client.post(url, json={"attachId": poll.attach_id, "answerId": poll.answer_ids[0]}).json()
     assert list(first) == ["result", "next", "total", "time"]
     assert (len(first["result"]["items"]), first["next"], first["total"]) == (50, 50, 120)
-    ids = [u["ID"] for start in (0, 50, 100) for u in app_client.post(
-        url, json={"attachId": poll.attach_id, "answerId": poll.answer_ids[0], "start": start}).json()["result"]["items"]]
+    ids = [
+        u["ID"]
+        for start in (0, 50, 100)
+        for u in app_client.post(
+            url, json={"attachId": poll.attach_id, "answerId": poll.answer_ids[0], "start": start}
+        ).json()["result"]["items"]
+    ]
     assert ids == [uid for uid, _ in crowd]
     last = app_client.post(url, json={"attachId": poll.attach_id, "answerId": poll.answer_ids[0], "start": 100}).json()
     assert "next" not in last and len(last["result"]["items"]) == 20
@@ -271,10 +291,18 @@ def test_get_answer_voted_errors(app_client: TestClient, portal: Portal) -> None
     poll = send_poll(app_client, portal)
     other = send_poll(app_client, portal)
     url = portal.url("vote.AttachedVote.getAnswerVoted")
-    assert_b24_error(app_client.post(url, json={"attachId": poll.attach_id, "answerId": other.answer_ids[0]}),
-                     "403", 400, "Access denied.")
-    assert_b24_error(app_client.post(url, json={"attachId": poll.attach_id}), "100", 400,
-                     "Could not find value for parameter {answerId}")
+    assert_b24_error(
+        app_client.post(url, json={"attachId": poll.attach_id, "answerId": other.answer_ids[0]}),
+        "403",
+        400,
+        "Access denied.",
+    )
+    assert_b24_error(
+        app_client.post(url, json={"attachId": poll.attach_id}),
+        "100",
+        400,
+        "Could not find value for parameter {answerId}",
+    )
 
 
 def test_anonymous_poll_hides_voters(app_client: TestClient, portal: Portal) -> None:
@@ -285,8 +313,10 @@ def test_anonymous_poll_hides_voters(app_client: TestClient, portal: Portal) -> 
     assert mine["userAnswerMap"] != []  # a voter still sees their own ballot
     with_voted = call(app_client, portal, "vote.AttachedVote.getWithVoted", attachId=poll.attach_id)
     assert with_voted["voted"] == []
-    resp = app_client.post(portal.url("vote.AttachedVote.getAnswerVoted"),
-                           json={"attachId": poll.attach_id, "answerId": poll.answer_ids[0]}).json()
+    resp = app_client.post(
+        portal.url("vote.AttachedVote.getAnswerVoted"),
+        json={"attachId": poll.attach_id, "answerId": poll.answer_ids[0]},
+    ).json()
     assert resp["result"] == {"items": []} and resp["total"] == 0
     for text in (str(with_voted), str(resp)):
         assert "Boris" not in text and "Belov" not in text
@@ -306,9 +336,12 @@ def test_get_many(app_client: TestClient, portal: Portal) -> None:
     assert many(entityIds=[*ids, 424242]) == []
     assert many(portal.outsider_hook, entityIds=ids) == []
     assert many(entityIds=list(range(1, 52))) == []
-    resp = app_client.post(portal.url("vote.AttachedVote.getMany"), json={"moduleId": "im", "entityType": IM_ENTITY_TYPE})
+    resp = app_client.post(
+        portal.url("vote.AttachedVote.getMany"), json={"moduleId": "im", "entityType": IM_ENTITY_TYPE}
+    )
     assert_b24_error(resp, "100", 400, "Could not find value for parameter {entityIds}")
     # The doc pages call the parameter entityId; the real server reads only entityIds.
-    resp = app_client.post(portal.url("vote.AttachedVote.getMany"),
-                           json={"moduleId": "im", "entityType": IM_ENTITY_TYPE, "entityId": ids})
+    resp = app_client.post(
+        portal.url("vote.AttachedVote.getMany"), json={"moduleId": "im", "entityType": IM_ENTITY_TYPE, "entityId": ids}
+    )
     assert_b24_error(resp, "100", 400)

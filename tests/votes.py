@@ -46,9 +46,16 @@ def call(client: TestClient, portal: Portal, method: str, hook: str | None = Non
     return assert_envelope(client.post(portal.url(method, hook), json=params))
 
 
-def send_poll(client: TestClient, portal: Portal, hook: str | None = None, chat: int | None = None, **opts: Any) -> ChatPoll:
+def send_poll(
+    client: TestClient, portal: Portal, hook: str | None = None, chat: int | None = None, **opts: Any
+) -> ChatPoll:
     sent = call(
-        client, portal, "vote.Integration.Im.send", hook, chatId=chat or portal.chat, IM_MESSAGE_VOTE_DATA=vote_data(**opts)
+        client,
+        portal,
+        "vote.Integration.Im.send",
+        hook,
+        chatId=chat or portal.chat,
+        IM_MESSAGE_VOTE_DATA=vote_data(**opts),
     )
     attach = call(
         client,
@@ -70,4 +77,11 @@ def send_poll(client: TestClient, portal: Portal, hook: str | None = None, chat:
 
 
 def cast(client: TestClient, portal: Portal, poll: ChatPoll, *answers: int, hook: str | None = None) -> Any:
-    return call(client, portal, "vote.AttachedVote.vote", hook, attachId=poll.attach_id, ballot={str(poll.question_id): list(answers)})
+    return call(
+        client,
+        portal,
+        "vote.AttachedVote.vote",
+        hook,
+        attachId=poll.attach_id,
+        ballot={str(poll.question_id): list(answers)},
+    )

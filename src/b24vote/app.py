@@ -6,22 +6,40 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from b24vote.clock import Clock, SystemClock
+from b24vote.admin.controls import Controls
+from b24vote.admin.rest import RestRecorder
+from b24vote.admin.routes import admin_mount
+from b24vote.clock import Clock, ControllableClock, SystemClock
 from b24vote.config import Settings
 from b24vote.errors import ErrorCode, PlatformError
-from b24vote.methods import attached_vote, im_chat, integration_im, platform  # noqa: F401 - registration side effect
+from b24vote.live import LiveHub, MemoryBroker, RedisBroker
+from b24vote.methods import (  # noqa: F401 - registration side effect
+    attached_vote,
+    im_chat,
+    integration_im,
+    platform,
+    vote_download,
+)
 from b24vote.methods.registry import registry
-from b24vote.state import AppState, load_secret_key
+from b24vote.state import AppState, load_limiter, load_secret_key
 from b24vote.storage.engine import Database
 from b24vote.transport.envelope import JSONResponse, error_response
+from b24vote.transport.oauth import token_endpoint
+from b24vote.transport.oauth_pages import AUTHORIZE_PATH, authorize_endpoint
+from b24vote.transport.observe import Metrics, ObserveMiddleware
 from b24vote.transport.routes import rest_endpoint
+from b24vote.web.api_docs import api_docs_routes
+from b24vote.web.download import AJAX_PATH, ajax_endpoint
+from b24vote.web.results import results_routes
 
 __all__ = ["create_app"]
 
@@ -30,6 +48,11 @@ log = logging.getLogger("b24vote")
 
 async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
+
+
+async def metrics(request: Request) -> Response:
+    collectors: Metrics = request.app.state.metrics
+    return Response(generate_latest(collectors.scrape_registry()), media_type=CONTENT_TYPE_LATEST)
 
 
 async def readyz(request: Request) -> Response:
@@ -56,20 +79,47 @@ def create_app(
     """Build the ASGI application. The database must already be migrated (``b24vote init``)."""
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    state = AppState(settings=settings, db=database, registry=registry, clock=clock or SystemClock())
+    state = AppState(
+        settings=settings,
+        db=database,
+        registry=registry,
+        # Always controllable, so that the admin API can move the time every part of the server reads.
+        clock=ControllableClock.wrap(clock or SystemClock()),
+        controls=Controls.sized(settings.journal_size),
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.secret_key = await run_in_threadpool(load_secret_key, settings, database)
+        state.limits = await run_in_threadpool(load_limiter, settings, database)
+        state.live = LiveHub(RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker())
+        await state.live.start()
         yield
+        await state.live.stop()
         if db is None:
             database.dispose()
 
     routes = [
-        Route("/rest/{path:path}", rest_endpoint, methods=["GET", "POST"]),
+        Route("/rest/{path:path}", RestRecorder(rest_endpoint), methods=["GET", "POST"]),
+        # b24phpsdk joins its default server URL and "/oauth/token/" into "//oauth/token/".
+        *(Route(path, token_endpoint, methods=["GET", "POST"]) for path in ("/oauth/token/", "//oauth/token/")),
+        Route(AUTHORIZE_PATH, authorize_endpoint, methods=["GET", "POST"]),
+        Route(AJAX_PATH, ajax_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *results_routes(),
+        *api_docs_routes(),  # /openapi.json and /docs
+        Route("/metrics", metrics, methods=["GET"]),
+        admin_mount(),  # /_b24vote/: emulator controls, present only with B24VOTE_ADMIN_TOKEN
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error, 500: _http_error})
+    collectors = Metrics()
+    collectors.watch_pool(database.engine)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(ObserveMiddleware, metrics=collectors, methods=registry)],
+        exception_handlers={HTTPException: _http_error, 500: _http_error},
+    )
     app.state.b24 = state
+    app.state.metrics = collectors
     return app

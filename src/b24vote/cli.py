@@ -1,9 +1,10 @@
-"""The ``b24vote`` command line: serve (the default), init, user, chat, webhook."""
+"""The ``b24vote`` command line: serve (the default), init, user, chat, webhook, poll, export."""
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -12,9 +13,13 @@ import orjson
 import typer
 from rich.console import Console
 
+from b24vote.cli_admin import register as register_admin
+from b24vote.cli_oauth import app_app, token_app, user_password
+from b24vote.cli_polls import export, poll_app
 from b24vote.clock import SystemClock
 from b24vote.config import Settings, SettingsError
 from b24vote.domain.people import parse_scopes
+from b24vote.logs import log_config
 from b24vote.portal import create_demo, init_database, webhook_url
 from b24vote.storage import people
 from b24vote.storage.engine import Database
@@ -28,6 +33,9 @@ webhook_app = typer.Typer(help="Incoming webhooks.")
 app.add_typer(user_app, name="user")
 app.add_typer(chat_app, name="chat")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(poll_app, name="poll")
+app.add_typer(app_app, name="app")
+app.add_typer(token_app, name="token")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -96,6 +104,9 @@ def serve(
         pass
     # Workers are separate processes that read their settings from the environment.
     os.environ["B24VOTE_DATABASE_URL"] = settings.database_url
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker counts in files here so that /metrics on any of them shows the sum of all.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="b24vote-metrics-")
     uvicorn.run(
         "b24vote.asgi:create",
         factory=True,
@@ -105,6 +116,7 @@ def serve(
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
         access_log=False,
         loop="uvloop",
         http="httptools",
@@ -240,6 +252,11 @@ def webhook_add(
             hook_id, code = people.add_webhook(conn, SystemClock().now(), user_id=user, scopes=sorted(scopes))
         url = webhook_url(settings.public_url, user, code)
         _emit(as_json, {"id": hook_id, "url": url, "scopes": sorted(scopes)}, url)
+
+
+app.command("export")(export)
+user_app.command("password")(user_password)
+register_admin(app)  # reset, seed, snapshot …, admin …
 
 
 def main() -> None:

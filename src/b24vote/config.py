@@ -55,6 +55,12 @@ def _parse_positive_int(raw: str) -> int:
     return value
 
 
+def _parse_operating_limit(raw: str) -> int | None:
+    if raw.strip().lower() == "off":
+        return None
+    return _parse_positive_int(raw)
+
+
 def _parse_bool(raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -62,6 +68,15 @@ def _parse_bool(raw: str) -> bool:
     if lowered in ("0", "false", "no", "off", ""):
         return False
     raise ValueError("expected true or false")
+
+
+def _parse_token(raw: str) -> str | None:
+    token = raw.strip()
+    if not token:
+        return None
+    if len(token) < 8:
+        raise ValueError("must be at least 8 characters")
+    return token
 
 
 def _setting(env: str, default: str | None, parse: Callable[[str], Any], help: str) -> Any:
@@ -102,11 +117,11 @@ class Settings:
         _parse_rate_limit,
         "Leaky bucket: burst/drain per second; 'off' disables.",
     )
-    operating_limit: int = _setting(
+    operating_limit: int | None = _setting(
         "B24VOTE_OPERATING_LIMIT",
         "480",
-        _parse_positive_int,
-        "Seconds of method time per method per app/webhook per 10 minutes.",
+        _parse_operating_limit,
+        "Seconds of method time per method per app/webhook per 10 minutes; 'off' disables.",
     )
     timezone: timezone = _setting(
         "B24VOTE_TIMEZONE",
@@ -126,11 +141,29 @@ class Settings:
         lambda s: _choice(s.upper(), ("FULL", "NORMAL", "EXTRA")),
         "SQLite PRAGMA synchronous: FULL makes every acknowledged write durable on power loss.",
     )
+    require_https: bool = _setting(
+        "B24VOTE_REQUIRE_HTTPS",
+        "0",
+        _parse_bool,
+        "Refuse plain-HTTP REST and OAuth calls with 400 INVALID_REQUEST 'Https required'.",
+    )
     log_level: str = _setting(
         "B24VOTE_LOG_LEVEL",
         "info",
         lambda s: _choice(s.lower(), ("critical", "error", "warning", "info", "debug")),
         "Log level of the server.",
+    )
+    admin_token: str | None = _setting(
+        "B24VOTE_ADMIN_TOKEN",
+        None,
+        _parse_token,
+        "Enables the emulator controls under /_b24vote/ (bearer token); unset, they do not exist.",
+    )
+    journal_size: int = _setting(
+        "B24VOTE_JOURNAL_SIZE",
+        "10000",
+        _parse_positive_int,
+        "How many REST calls the emulator's journal keeps (oldest dropped first).",
     )
 
     @classmethod

@@ -5,7 +5,8 @@ response. The tree::
 
     B24Error                       any error answered in the Bitrix24 envelope
     ├── PlatformError              REST platform errors (auth, scope, unknown method, malformed input, limits)
-    └── MethodError                errors raised by a method's own logic (HTTP 400 unless said otherwise)
+    ├── MethodError                errors raised by a method's own logic (HTTP 400 unless said otherwise)
+    └── OAuthError                 errors of the OAuth token endpoint (invalid_grant, invalid_client, ...)
 
 Platform codes and statuses follow ../shared/reference/bitrix24-docs/platform/system-errors.md. Method
 errors follow the real server: the REST layer answers a controller error with HTTP 400 and the error's code
@@ -17,7 +18,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-__all__ = ["B24Error", "ErrorCode", "MethodError", "PlatformError"]
+__all__ = ["B24Error", "ErrorCode", "MethodError", "OAuthError", "PlatformError"]
 
 
 class ErrorCode(Enum):
@@ -34,6 +35,7 @@ class ErrorCode(Enum):
     INSUFFICIENT_SCOPE = (403, "The request requires higher privileges than provided by the webhook token")
     EXPIRED_TOKEN = (401, "The access token provided has expired")
     INVALID_TOKEN = (401, "The access token provided is invalid")
+    AUTHORIZATION_ERROR = (401, "Unable to authorize user")
     ERROR_METHOD_NOT_FOUND = (404, "Method not found!")
     REQUEST_TOO_LARGE = (413, "Request body is too large")
     ERROR_ARGUMENT = (400, "Invalid argument")
@@ -59,6 +61,7 @@ _WIRE_NAMES = {
     ErrorCode.INSUFFICIENT_SCOPE: "insufficient_scope",
     ErrorCode.EXPIRED_TOKEN: "expired_token",
     ErrorCode.INVALID_TOKEN: "invalid_token",
+    ErrorCode.AUTHORIZATION_ERROR: "authorization_error",
 }
 
 
@@ -90,3 +93,10 @@ class MethodError(B24Error):
 
     def __init__(self, code: str | int, description: str, status: int = 400) -> None:
         super().__init__(str(code), description, status)
+
+
+class OAuthError(B24Error):
+    """An error of the OAuth server (``/oauth/token/``); statuses follow RFC 6749 §5.2."""
+
+    def __init__(self, code: str, description: str, status: int = 400) -> None:
+        super().__init__(code, description, status)

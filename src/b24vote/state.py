@@ -5,14 +5,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from b24vote.admin.controls import Controls
 from b24vote.clock import Clock, SystemClock
 from b24vote.config import Settings
-from b24vote.limits.operating import MemoryOperatingStore
+from b24vote.limits.limiter import Limiter, build_limiter
+from b24vote.live import LiveHub
 from b24vote.methods.registry import Registry
-from b24vote.storage import people
+from b24vote.storage import oauth, people
 from b24vote.storage.engine import Database
 
-__all__ = ["AppState", "load_secret_key"]
+__all__ = ["AppState", "load_limiter", "load_secret_key"]
 
 
 @dataclass
@@ -24,7 +26,9 @@ class AppState:
     registry: Registry
     clock: Clock = field(default_factory=SystemClock)
     secret_key: str = ""
-    operating: MemoryOperatingStore = field(default_factory=MemoryOperatingStore)
+    limits: Limiter = field(default_factory=Limiter)
+    live: LiveHub = field(default_factory=LiveHub)
+    controls: Controls = field(default_factory=Controls)  # emulator faults and journal (admin API)
 
 
 def load_secret_key(settings: Settings, db: Database) -> str:
@@ -33,3 +37,10 @@ def load_secret_key(settings: Settings, db: Database) -> str:
         return settings.secret_key
     with db.write() as conn:
         return people.get_or_create_setting(conn, "secret_key", lambda: secrets.token_hex(64))
+
+
+def load_limiter(settings: Settings, db: Database) -> Limiter:
+    """The limiter of the settings; Redis counters are keyed by this portal's member_id."""
+    with db.write() as conn:
+        portal_id = oauth.member_id(conn)
+    return build_limiter(settings, portal_id)

@@ -1,54 +1,55 @@
-"""Operating time: seconds of method execution per credential and method in a 10-minute window.
+"""Operating time: seconds of method execution per credential and method, in one-minute buckets.
 
-Bitrix24 reports the running total as ``time.operating`` and the end of the window as
-``time.operating_reset_at`` (../shared/reference/bitrix24-docs/platform/limits.md).
+../shared/reference/bitrix24-docs/platform/limits.md: the time of a method is summed in ten one-minute buckets;
+a bucket counts from the first call of its minute for ten minutes. ``operating`` is the sum of the live buckets
+and ``operating_reset_at`` the moment the oldest one drops out. A call is refused when, before it starts, the
+sum is already above the limit; the call that pushes it over still completes.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-__all__ = ["WINDOW_SECONDS", "MemoryOperatingStore", "OperatingState"]
+__all__ = ["BUCKET_SECONDS", "WINDOW_SECONDS", "Minute", "OperatingState", "add", "live", "summarise"]
 
 WINDOW_SECONDS = 600
+BUCKET_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
 class OperatingState:
-    """The budget used in the current window and when the window resets (unix seconds)."""
+    """The time used in the live buckets and when the oldest of them expires (unix seconds)."""
 
     used: float
     reset_at: int
 
 
-class MemoryOperatingStore:
-    """Windows kept in this process."""
+@dataclass(frozen=True, slots=True)
+class Minute:
+    """One bucket: when its first call started and the seconds summed in it."""
 
-    def __init__(self) -> None:
-        self._windows: dict[tuple[str, str], tuple[float, float]] = {}
-        self._lock = threading.Lock()
+    start: float
+    total: float
 
-    def peek(self, key: str, method: str, now: float) -> OperatingState:
-        """The state before a call, without adding to it."""
-        with self._lock:
-            start, used = self._current(key, method, now)
-            return OperatingState(used, int(start + WINDOW_SECONDS))
 
-    def add(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
-        """Add ``seconds`` of method time and return the new state."""
-        with self._lock:
-            start, used = self._current(key, method, now)
-            used += max(seconds, 0.0)
-            self._windows[(key, method)] = (start, used)
-            return OperatingState(used, int(start + WINDOW_SECONDS))
+def live(buckets: dict[int, Minute], now: float) -> dict[int, Minute]:
+    """The buckets that still count at ``now``."""
+    return {index: b for index, b in buckets.items() if now < b.start + WINDOW_SECONDS}
 
-    def _current(self, key: str, method: str, now: float) -> tuple[float, float]:
-        start, used = self._windows.get((key, method), (now, 0.0))
-        if now >= start + WINDOW_SECONDS:
-            start, used = now, 0.0
-        return start, used
 
-    def clear(self) -> None:
-        with self._lock:
-            self._windows.clear()
+def add(buckets: dict[int, Minute], seconds: float, now: float) -> dict[int, Minute]:
+    """The live buckets after adding ``seconds`` to the bucket of ``now``'s minute."""
+    current = live(buckets, now)
+    index = int(now // BUCKET_SECONDS)
+    bucket = current.get(index) or Minute(now, 0.0)
+    current[index] = Minute(bucket.start, bucket.total + seconds)
+    return current
+
+
+def summarise(buckets: dict[int, Minute], now: float) -> OperatingState:
+    """``operating`` and ``operating_reset_at`` for the time block; a fresh window when nothing counts."""
+    current = live(buckets, now)
+    if not current:
+        return OperatingState(0.0, int(now + WINDOW_SECONDS))
+    oldest = min(b.start for b in current.values())
+    return OperatingState(sum(b.total for b in current.values()), int(oldest + WINDOW_SECONDS))

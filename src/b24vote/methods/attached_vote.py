@@ -10,12 +10,22 @@ from typing import Any
 
 from b24vote.domain.polls import Anonymity, is_open, missing_required, normalise_ballot, resume_end
 from b24vote.errors import MethodError
+from b24vote.live import LiveEvent
 from b24vote.methods import vote_texts as texts
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Page, registry
-from b24vote.methods.vote_access import Target, can_edit, can_read, int_value, require_payload, resolve_readable
+from b24vote.methods.vote_access import (
+    Target,
+    can_edit,
+    can_read,
+    int_value,
+    reload,
+    require_payload,
+    resolve_readable,
+    target_of,
+)
 from b24vote.methods.vote_format import Touched, answer_map, format_attach, voter_dto, voting_questions
-from b24vote.storage import people, polls
+from b24vote.storage import people, polls, reads
 
 __all__: list[str] = []
 
@@ -24,23 +34,11 @@ PAGE_SIZE = 50  # REST pages getAnswerVoted by the standard `start` parameter, 5
 
 
 def _reload(ctx: CallContext, target: Target) -> Target:
-    poll = polls.load_poll(ctx.conn, target.poll.id)
-    if poll is None:  # pragma: no cover - the poll was read in this same transaction
-        raise RuntimeError(f"vote {target.poll.id} vanished inside its transaction")
-    return Target(target.attach, poll, target.message, target.via_signed)
+    return reload(ctx, target)
 
 
 def _emit(ctx: CallContext, target: Target, name: str, params: dict[str, Any], to_user: int | None = None) -> None:
-    ctx.emit(
-        name,
-        {
-            "vote_id": target.poll.id,
-            "attach_id": target.attach.id,
-            "tag": f"VOTE_{target.poll.id}",
-            "to_user": to_user,
-            "params": params,
-        },
-    )
+    ctx.emit(LiveEvent(name, target.poll.id, target.attach.id, params, to_user))
 
 
 def _voting_event(ctx: CallContext, target: Target, action_uuid: str) -> None:
@@ -88,18 +86,17 @@ def get_many(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     ids = _entity_ids(params)
     if len(ids) > GET_MANY_LIMIT:
         return []  # the real controller records "To many entity ids" and answers an empty success
-    items = []
+    loaded = reads.load_by_entities(ctx.conn, module, entity_type, ids, ctx.caller.user_id)
+    targets = []
     for entity_id in ids:
-        attach = polls.find_attach_by_entity(ctx.conn, module, entity_type, entity_id)
-        poll = polls.load_poll(ctx.conn, attach.vote_id) if attach else None
-        if attach is None or poll is None:
+        target = target_of(loaded.get(entity_id), via_signed=False)
+        if target is None:
             return []  # "Attach with entityId <id> not found " — also an empty success on the wire
-        message = polls.get_message(ctx.conn, attach.entity_id) if attach.module_id.lower() == "im" else None
-        target = Target(attach, poll, message, via_signed=False)
         if not can_read(ctx, target):
             return []  # "Attach with entityId <id> read access denied"
-        items.append(format_attach(ctx, target))
-    return {"items": items}
+        targets.append(target)
+    ballots = reads.ballots_of(ctx.conn, sorted({t.poll.id for t in targets}), ctx.caller.user_id)
+    return {"items": [format_attach(ctx, t, ballot=ballots.get(t.poll.id)) for t in targets]}
 
 
 @registry.add("vote.AttachedVote.getWithVoted", scope="vote")

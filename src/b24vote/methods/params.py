@@ -18,7 +18,7 @@ def php_int(value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        return value if -(2**63) <= value < 2**63 else 0  # as for strings: beyond PHP's int range is 0
     if isinstance(value, float):
         return int(value) if value == value and abs(value) < 2**63 else 0
     if isinstance(value, str):

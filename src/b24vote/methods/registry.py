@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from b24vote.live import LiveEvent
+
 if TYPE_CHECKING:
     from b24vote.config import Settings
     from b24vote.methods.params import Params
@@ -44,11 +46,11 @@ class CallContext:
     tz: timezone
     # Opens a fresh read transaction for work that outlives the call's own (streamed reports).
     open_read: Callable[[], AbstractContextManager[Connection]] | None = None
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    events: list[LiveEvent] = field(default_factory=list)
 
-    def emit(self, name: str, payload: dict[str, Any]) -> None:
+    def emit(self, event: LiveEvent) -> None:
         """Queue a live event; the transport publishes it after the transaction commits."""
-        self.events.append((name, payload))
+        self.events.append(event)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,26 +9,46 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from b24vote.domain.polls import IM_ENTITY_TYPE, Attach, Poll
+from b24vote.domain.polls import Attach, Poll
 from b24vote.domain.signing import unsign_attach
 from b24vote.errors import MethodError
 from b24vote.methods import vote_texts as texts
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext
-from b24vote.storage import people, polls
+from b24vote.storage import reads
 from b24vote.storage.polls import Message
 
-__all__ = ["Target", "can_edit", "can_read", "int_value", "require_payload", "resolve", "resolve_readable"]
+__all__ = [
+    "Target",
+    "can_edit",
+    "can_read",
+    "int_value",
+    "reload",
+    "require_payload",
+    "resolve",
+    "resolve_readable",
+    "target_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """The poll a call is about."""
+    """The poll a call is about, loaded for the calling user."""
 
     attach: Attach
     poll: Poll
     message: Message | None
     via_signed: bool
+    member: bool = False  # the caller is in the message's chat (chat polls)
+
+
+def target_of(loaded: reads.LoadedPoll | None, via_signed: bool) -> Target | None:
+    if loaded is None:
+        return None
+    message = None
+    if loaded.chat_id is not None and loaded.message_author is not None:
+        message = Message(loaded.attach.entity_id, loaded.chat_id, loaded.message_author)
+    return Target(loaded.attach, loaded.poll, message, via_signed, loaded.viewer_is_member)
 
 
 def int_value(value: Any) -> int | None:
@@ -36,13 +56,13 @@ def int_value(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return value
+        return value if -(2**63) <= value < 2**63 else None  # beyond PHP's int: not an int (and not SQL's)
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        return int(value) if abs(value) < 2**63 else None
     if isinstance(value, str):
         stripped = value.strip()
         if stripped.lstrip("+-").isdigit():
-            return int(stripped)
+            return int_value(int(stripped))
     return None
 
 
@@ -52,20 +72,22 @@ def _string(value: Any) -> str | None:
     return None
 
 
-def _find(ctx: CallContext, params: Params) -> tuple[Attach | None, bool]:
+def _find(ctx: CallContext, params: Params) -> Target | None:
+    viewer = ctx.caller.user_id
     attach_id = int_value(params.raw("attachId"))
     if attach_id is not None:
-        return polls.get_attach(ctx.conn, attach_id), False
+        return target_of(reads.load_by_attach_id(ctx.conn, attach_id, viewer), False)
     module, entity_type = _string(params.raw("moduleId")), _string(params.raw("entityType"))
     entity_id = int_value(params.raw("entityId"))
     if module is not None and entity_type is not None and entity_id is not None:
-        return polls.find_attach_by_entity(ctx.conn, module, entity_type, entity_id), False
+        return target_of(reads.load_by_entity(ctx.conn, module, entity_type, entity_id, viewer), False)
     signed = _string(params.raw("signedAttachId"))
     if signed is not None:
         if "." in signed:
             unsigned = unsign_attach(signed, ctx.secret_key)
-            return (polls.get_attach(ctx.conn, unsigned) if unsigned is not None else None), True
-        return polls.find_attach_by_uid(ctx.conn, signed), True
+            loaded = reads.load_by_attach_id(ctx.conn, unsigned, viewer) if unsigned is not None else None
+            return target_of(loaded, True)
+        return target_of(reads.load_by_uid(ctx.conn, signed, viewer), True)
     raise MethodError(100, texts.NO_PAYLOAD)
 
 
@@ -84,12 +106,18 @@ def require_payload(params: Params) -> None:
 
 def resolve(ctx: CallContext, params: Params) -> Target:
     """The named poll, or the binder's / ATTACH_NOT_FOUND error. No access check."""
-    attach, via_signed = _find(ctx, params)
-    poll = polls.load_poll(ctx.conn, attach.vote_id) if attach is not None else None
-    if attach is None or poll is None:
+    target = _find(ctx, params)
+    if target is None:
         raise MethodError("ATTACH_NOT_FOUND", texts.ATTACH_NOT_FOUND)
-    message = polls.get_message(ctx.conn, attach.entity_id) if attach.module_id.lower() == "im" else None
-    return Target(attach, poll, message, via_signed)
+    return target
+
+
+def reload(ctx: CallContext, target: Target) -> Target:
+    """The same attach read again (after this call changed its counters)."""
+    fresh = target_of(reads.load_by_attach_id(ctx.conn, target.attach.id, ctx.caller.user_id), target.via_signed)
+    if fresh is None:  # pragma: no cover - the poll was read in this same transaction
+        raise RuntimeError(f"attach {target.attach.id} vanished inside its transaction")
+    return fresh
 
 
 def resolve_readable(ctx: CallContext, params: Params, *, signed_grants_read: bool) -> Target:
@@ -101,14 +129,12 @@ def resolve_readable(ctx: CallContext, params: Params, *, signed_grants_read: bo
 
 
 def can_read(ctx: CallContext, target: Target) -> bool:
-    """Chat polls: members of the message's chat. Feed polls: every active user."""
-    user_id = ctx.caller.user_id
-    if user_id <= 0:
+    """Chat polls: members of the message's chat. Feed polls: every (authenticated, active) user."""
+    if ctx.caller.user_id <= 0:
         return False
-    if target.attach.entity_type.lower() == IM_ENTITY_TYPE.lower() or target.attach.module_id.lower() == "im":
-        return target.message is not None and people.is_member(ctx.conn, target.message.chat_id, user_id)
-    user = people.get_user(ctx.conn, user_id)
-    return user is not None and user.active
+    if target.attach.module_id.lower() == "im":
+        return target.message is not None and target.member
+    return True
 
 
 def can_edit(ctx: CallContext, target: Target) -> bool:

@@ -15,7 +15,7 @@ from b24vote.domain.polls import Answer, Poll, Question, UserBallot, is_finished
 from b24vote.domain.signing import sign_attach
 from b24vote.methods.registry import CallContext
 from b24vote.methods.vote_access import Target, can_edit, can_read
-from b24vote.storage import polls
+from b24vote.storage import reads
 from b24vote.transport.envelope import iso
 
 __all__ = ["Touched", "download_url", "format_attach", "result_url", "voter_dto", "voting_questions"]
@@ -111,11 +111,20 @@ def answer_map(ballot: UserBallot | None) -> dict[str, Any] | list[Any]:
     }
 
 
-def format_attach(ctx: CallContext, target: Target, *, touched: Touched | None = None) -> dict[str, Any]:
-    """The attach object as get, getMany, getWithVoted, vote and recall return it, for the calling user."""
+_UNSET: Any = object()
+
+
+def format_attach(
+    ctx: CallContext, target: Target, *, touched: Touched | None = None, ballot: UserBallot | None = _UNSET
+) -> dict[str, Any]:
+    """The attach object as get, getMany, getWithVoted, vote and recall return it, for the calling user.
+
+    ``ballot``: the caller's ballot when already loaded (getMany loads all of them at once).
+    """
     poll, attach = target.poll, target.attach
     touched = touched or Touched()
-    ballot = polls.user_ballot(ctx.conn, poll.id, ctx.caller.user_id)
+    if ballot is _UNSET:
+        ballot = reads.ballots_of(ctx.conn, [poll.id], ctx.caller.user_id).get(poll.id)
     participate = can_read(ctx, target) and is_open(poll, ctx.now)
     signed = sign_attach(attach.id, ctx.secret_key)
     return {

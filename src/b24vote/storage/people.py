@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import string
 from collections.abc import Iterable, Sequence
@@ -12,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
-from b24vote.domain.people import Chat, User, Webhook
+from b24vote.domain.people import Chat, User
 from b24vote.storage.tables import chat_members, chats, messages, settings_kv, users, webhooks
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "chat_member_ids",
     "find_chat_by_entity",
     "find_users",
-    "find_webhook",
     "get_chat",
     "get_or_create_setting",
     "get_user",
@@ -236,10 +234,13 @@ def new_webhook_code() -> str:
 
 
 def add_webhook(
-    conn: Connection, now: datetime, *, user_id: int, scopes: Sequence[str], title: str = ""
+    conn: Connection, now: datetime, *, user_id: int, scopes: Sequence[str], title: str = "", code: str | None = None
 ) -> tuple[int, str]:
-    """Create a webhook; returns its id and its code (shown once, stored only hashed)."""
-    code = new_webhook_code()
+    """Create a webhook; returns its id and its code (shown once, stored only hashed).
+
+    ``code``: a code the caller chose (a test suite's known URL); a random one otherwise.
+    """
+    code = code or new_webhook_code()
     result = conn.execute(
         insert(webhooks)
         .values(
@@ -253,19 +254,6 @@ def add_webhook(
         .returning(webhooks.c.id)
     )
     return int(result.scalar_one()), code
-
-
-def find_webhook(conn: Connection, user_id: int, code: str) -> Webhook | None:
-    """The active webhook of ``user_id`` whose code is ``code``, compared in constant time."""
-    wanted = hash_secret(code)
-    rows = conn.execute(select(webhooks).where(webhooks.c.user_id == user_id, webhooks.c.active.is_(True)))
-    found: Webhook | None = None
-    for row in rows:
-        if hmac.compare_digest(row.code_hash, wanted):
-            found = Webhook(
-                id=row.id, user_id=row.user_id, scopes=frozenset(s for s in row.scopes.split(",") if s), active=True
-            )
-    return found
 
 
 def deactivate_user_webhooks(conn: Connection, user_id: int) -> None:

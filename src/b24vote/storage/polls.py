@@ -11,14 +11,14 @@ from sqlalchemy import Connection, case, delete, func, insert, select, text, upd
 from sqlalchemy.exc import IntegrityError
 
 from b24vote.domain.poll_data import NewPoll
-from b24vote.domain.polls import Answer, Attach, BallotChoice, Poll, Question, UserBallot
+from b24vote.domain.polls import Attach, Poll, UserBallot
+from b24vote.storage import reads
 from b24vote.storage.tables import (
     attaches,
     ballot_answers,
     ballot_questions,
     ballots,
     message_uuids,
-    messages,
     users,
     vote_answers,
     vote_questions,
@@ -34,9 +34,7 @@ __all__ = [
     "create_poll",
     "delete_ballot",
     "find_attach_by_entity",
-    "find_attach_by_uid",
     "get_attach",
-    "get_message",
     "insert_ballot",
     "load_poll",
     "lock_voter",
@@ -166,85 +164,15 @@ def find_attach_by_entity(conn: Connection, module_id: str, entity_type: str, en
     return _attach(row) if row else None
 
 
-def find_attach_by_uid(conn: Connection, uid: str) -> Attach | None:
-    row = conn.execute(select(attaches).where(attaches.c.uid == uid)).first()
-    return _attach(row) if row else None
-
-
-def get_message(conn: Connection, message_id: int) -> Message | None:
-    row = conn.execute(
-        select(messages.c.id, messages.c.chat_id, messages.c.author_id).where(messages.c.id == message_id)
-    ).first()
-    return Message(row.id, row.chat_id, row.author_id) if row else None
-
-
 def load_poll(conn: Connection, vote_id: int) -> Poll | None:
     vote = conn.execute(select(votes).where(votes.c.id == vote_id)).first()
     if vote is None:
         return None
-    q_rows = conn.execute(
-        select(vote_questions)
-        .where(vote_questions.c.vote_id == vote_id)
-        .order_by(vote_questions.c.c_sort, vote_questions.c.id)
-    ).all()
-    a_rows = conn.execute(
-        select(vote_answers).where(vote_answers.c.vote_id == vote_id).order_by(vote_answers.c.c_sort, vote_answers.c.id)
-    ).all()
-    by_question: dict[int, list[Answer]] = {}
-    for a in a_rows:
-        by_question.setdefault(a.question_id, []).append(
-            Answer(
-                id=a.id,
-                question_id=a.question_id,
-                c_sort=a.c_sort,
-                message=a.message,
-                counter=a.counter,
-                timestamp=a.timestamp_x,
-                reaction=a.reaction,
-            )
-        )
-    questions = tuple(
-        Question(
-            id=q.id,
-            vote_id=q.vote_id,
-            c_sort=q.c_sort,
-            text=q.question,
-            field_type=q.field_type,
-            counter=q.counter,
-            timestamp=q.timestamp_x,
-            answers=tuple(by_question.get(q.id, ())),
-            required=bool(q.required),
-        )
-        for q in q_rows
-    )
-    return Poll(
-        id=vote.id,
-        author_id=vote.author_id,
-        anonymity=vote.anonymity,
-        options=vote.options,
-        active=bool(vote.active),
-        date_start=vote.date_start,
-        date_end=vote.date_end,
-        counter=vote.counter,
-        questions=questions,
-    )
+    return reads.poll_of(vote_id, vote, reads.questions_of(conn, [vote_id]))
 
 
 def user_ballot(conn: Connection, vote_id: int, user_id: int) -> UserBallot | None:
-    ballot = conn.execute(
-        select(ballots.c.id).where(ballots.c.vote_id == vote_id, ballots.c.user_id == user_id)
-    ).first()
-    if ballot is None:
-        return None
-    result = UserBallot(event_id=ballot.id)
-    rows = conn.execute(
-        select(ballot_answers).where(ballot_answers.c.ballot_id == ballot.id).order_by(ballot_answers.c.id)
-    )
-    for r in rows:
-        result.choices.setdefault(r.question_id, {})[r.answer_id] = BallotChoice(
-            r.id, r.ballot_question_id, r.answer_id, r.message
-        )
-    return result
+    return reads.ballots_of(conn, [vote_id], user_id).get(vote_id)
 
 
 def lock_voter(conn: Connection, vote_id: int, user_id: int) -> None:

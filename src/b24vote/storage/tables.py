@@ -27,7 +27,12 @@ __all__ = [
     "message_uuids",
     "messages",
     "metadata",
+    "oauth_apps",
+    "oauth_codes",
+    "oauth_grants",
+    "oauth_tokens",
     "settings_kv",
+    "user_passwords",
     "users",
     "vote_answers",
     "vote_questions",
@@ -224,4 +229,65 @@ message_uuids = Table(
     Column("uuid", String(36), primary_key=True),
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=True),
     Column("date_create", UTCDateTime, nullable=False),
+)
+
+# --- OAuth 2.0 applications, codes, tokens; sign-in passwords for the consent page -------------------------
+
+oauth_apps = Table(
+    "oauth_apps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("scopes", String(1024), nullable=False),
+    Column("redirect_uri", String(2048), nullable=False, server_default=""),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("date_create", UTCDateTime, nullable=False),
+)
+
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("app_id", Integer, ForeignKey("oauth_apps.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used", Boolean, nullable=False, server_default="0"),
+    Index("ix_oauth_codes_app", "app_id"),
+)
+
+# One row per issued pair; a refresh marks the row ``rotated`` and adds the next pair.
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", Integer, ForeignKey("oauth_apps.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("access_hash", String(64), nullable=False, unique=True),
+    Column("refresh_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(1024), nullable=False),
+    Column("access_expires_at", UTCDateTime, nullable=False),
+    Column("refresh_expires_at", UTCDateTime, nullable=False),
+    Column("rotated", Boolean, nullable=False, server_default="0"),
+    Column("date_create", UTCDateTime, nullable=False),
+    Index("ix_oauth_tokens_app_user", "app_id", "user_id"),
+)
+
+# Users who have already allowed an application skip the consent page, as on a portal with the app installed.
+oauth_grants = Table(
+    "oauth_grants",
+    metadata,
+    Column("app_id", Integer, ForeignKey("oauth_apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("date_create", UTCDateTime, nullable=False),
+)
+
+user_passwords = Table(
+    "user_passwords",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("date_update", UTCDateTime, nullable=False),
 )

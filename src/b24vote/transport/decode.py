@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "DecodeError", "decode_pairs", "listify"]
+__all__ = ["MAX_DEPTH", "DecodeError", "check_structure", "decode_pairs", "listify"]
 
 # PHP's max_input_nesting_level is 64; deeper keys are refused here rather than silently cut.
 MAX_DEPTH = 64
@@ -53,12 +53,32 @@ def _split_key(raw: str) -> tuple[str, list[str]] | None:
     return base, segments
 
 
-def _next_index(container: dict[str, Any]) -> str:
-    highest = -1
-    for existing in container:
-        if _is_int_key(existing):
-            highest = max(highest, int(existing))
-    return str(highest + 1)
+class _NextIndex:
+    """PHP's next free integer key of each array, kept as keys arrive: ``a[]`` is O(1), not a scan.
+
+    The containers are held here as well as by id, so no id can be reused while the decoding runs.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[int, tuple[dict[str, Any], int]] = {}
+
+    def take(self, container: dict[str, Any]) -> str:
+        index = self._peek(container)
+        self._next[id(container)] = (container, index + 1)
+        return str(index)
+
+    def saw(self, container: dict[str, Any], key: str) -> None:
+        if _is_int_key(key):
+            self._next[id(container)] = (container, max(self._peek(container), int(key) + 1))
+
+    def _peek(self, container: dict[str, Any]) -> int:
+        known = self._next.get(id(container))
+        if known is not None:
+            return known[1]
+        if not container:
+            return 0
+        highest = max((int(k) for k in container if _is_int_key(k)), default=-1)
+        return max(highest + 1, 0)
 
 
 def _is_int_key(key: str) -> bool:
@@ -69,6 +89,7 @@ def _is_int_key(key: str) -> bool:
 def decode_pairs(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     """Decode ordered (name, value) pairs into nested dicts/lists; the later of duplicate keys wins."""
     root: dict[str, Any] = {}
+    indexes = _NextIndex()
     for name, value in pairs:
         split = _split_key(name)
         if split is None:
@@ -82,7 +103,11 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
             node = {}
             root[base] = node
         for i, segment in enumerate(segments):
-            key = _next_index(node) if segment == "" else segment
+            if segment == "":
+                key = indexes.take(node)
+            else:
+                key = segment
+                indexes.saw(node, key)
             if i == len(segments) - 1:
                 node[key] = value
             else:
@@ -92,6 +117,27 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
                     node[key] = child
                 node = child
     return {key: listify(value) for key, value in root.items()}
+
+
+def check_structure(data: Any, max_leaves: int) -> None:
+    """Hold a JSON body to the limits of a form: at most ``max_leaves`` values, nested at most MAX_DEPTH deep.
+
+    The top-level object is the parameter map, so ``{"a": {"b": 1}}`` is ``a[b]=1``: one level of brackets.
+    Empty arrays and objects count as one value each. Iterative, so no body can exhaust the stack.
+    """
+    leaves = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if not children:
+            leaves += 1
+            if leaves > max_leaves:
+                raise DecodeError(f"Too many parameters (more than {max_leaves})")
+            continue
+        if depth >= MAX_DEPTH:
+            raise DecodeError(f"JSON body is nested deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
 
 
 def listify(value: Any) -> Any:

@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection
+
 from b24vote.errors import ErrorCode, PlatformError
+from b24vote.limits.operating import OperatingState
+from b24vote.live import LiveEvent
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Caller, Method, Registry
 from b24vote.transport.auth import Credentials, authenticate
@@ -14,7 +18,7 @@ from b24vote.transport.auth import Credentials, authenticate
 if TYPE_CHECKING:
     from b24vote.state import AppState
 
-__all__ = ["Outcome", "check_scope", "execute", "find_method"]
+__all__ = ["SIGNED_READER", "Outcome", "call_context", "check_scope", "execute", "find_method"]
 
 
 @dataclass(slots=True)
@@ -25,7 +29,8 @@ class Outcome:
     method: Method
     caller: Caller
     processing: float
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    events: list[LiveEvent] = field(default_factory=list)
+    operating: OperatingState | None = None
 
 
 def find_method(registry: Registry, name: str) -> Method:
@@ -35,31 +40,74 @@ def find_method(registry: Registry, name: str) -> Method:
     return method
 
 
+# Someone holding a result-page link or a downloadUrl: no user, and reading only through the signed id.
+SIGNED_READER = Caller(user_id=0, scopes=frozenset({"vote"}), kind="signed", credential_id=0)
+
+
+def call_context(state: AppState, conn: Connection, caller: Caller, now: datetime) -> CallContext:
+    """What a method handler gets, for a caller inside ``conn``'s transaction."""
+    return CallContext(
+        conn=conn,
+        caller=caller,
+        now=now,
+        settings=state.settings,
+        secret_key=state.secret_key,
+        tz=state.settings.timezone,
+        open_read=state.db.read,
+    )
+
+
 def check_scope(method: Method, caller: Caller) -> None:
     if method.scope is not None and method.scope not in caller.scopes:
+        if caller.kind == "oauth":
+            raise PlatformError(
+                ErrorCode.INSUFFICIENT_SCOPE,
+                "The request requires higher privileges than provided by the access token",
+            )
         raise PlatformError(ErrorCode.INSUFFICIENT_SCOPE)
 
 
 def execute(
-    state: AppState, creds: Credentials, name: str, params: dict[str, Any], now: datetime | None = None
+    state: AppState,
+    creds: Credentials,
+    name: str,
+    params: dict[str, Any],
+    now: datetime | None = None,
+    *,
+    in_batch: bool = False,
 ) -> Outcome:
-    """Blocking: run in a worker thread. Raises B24Error for anything answered as an error."""
+    """Blocking: run in a worker thread. Raises B24Error for anything answered as an error.
+
+    ``in_batch``: a command of ``batch``, which took the request's place in the leaky bucket already.
+    """
     # The real REST server looks the method up before it checks the credentials.
     method = find_method(state.registry, name)
+    if in_batch and not method.batchable:
+        raise PlatformError(ErrorCode.ERROR_BATCH_METHOD_NOT_ALLOWED)
+    now = now or state.clock.now()
+    stamp = now.timestamp()
     transaction = state.db.write if method.write else state.db.read
     with transaction() as conn:
-        caller = authenticate(conn, creds)
+        caller = authenticate(conn, creds, now)
+        if not in_batch and not state.limits.admit(caller.limit_key, stamp):
+            raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
         check_scope(method, caller)
-        ctx = CallContext(
-            conn=conn,
-            caller=caller,
-            now=now or state.clock.now(),
-            settings=state.settings,
-            secret_key=state.secret_key,
-            tz=state.settings.timezone,
-            open_read=state.db.read,
-        )
+        method_key = method.name.lower()
+        if state.limits.blocked(caller.limit_key, method_key, stamp):
+            raise PlatformError(ErrorCode.OPERATION_TIME_LIMIT)
+        ctx = call_context(state, conn, caller, now)
         started = state.clock.monotonic()
-        value = method.handler(ctx, Params(params))
-        processing = state.clock.monotonic() - started
-    return Outcome(value=value, method=method, caller=caller, processing=processing, events=ctx.events)
+        try:
+            value = method.handler(ctx, Params(params))
+        finally:
+            # A call that fails still spent its time (limits.md counts every executed call).
+            processing = state.clock.monotonic() - started
+            operating = state.limits.record(caller.limit_key, method_key, processing, stamp)
+    return Outcome(
+        value=value,
+        method=method,
+        caller=caller,
+        processing=processing,
+        events=ctx.events,
+        operating=operating,
+    )

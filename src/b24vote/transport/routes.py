@@ -12,17 +12,21 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from b24vote.admin.rest import before_call
 from b24vote.errors import B24Error, ErrorCode, PlatformError
 from b24vote.methods.registry import FileResult, Page
 from b24vote.state import AppState
 from b24vote.transport.auth import Credentials
-from b24vote.transport.decode import DecodeError, decode_pairs
+from b24vote.transport.batch import run_batch
+from b24vote.transport.decode import DecodeError, check_structure, decode_pairs
 from b24vote.transport.dispatch import Outcome, execute
-from b24vote.transport.envelope import JSONResponse, Timing, error_response, time_block
+from b24vote.transport.envelope import Timing, time_block
+from b24vote.transport.formats import render, render_error, response_format
 
 __all__ = ["parse_rest_path", "read_params", "rest_endpoint"]
 
 log = logging.getLogger("b24vote.rest")
+_LIMIT_CODES = frozenset({ErrorCode.QUERY_LIMIT_EXCEEDED.wire, ErrorCode.OPERATION_TIME_LIMIT.wire})
 _MAX_PARAMS = 5000
 
 
@@ -30,7 +34,7 @@ def parse_rest_path(path: str) -> tuple[Credentials | None, str]:
     """Split what follows ``/rest/`` into credentials (webhook) and a method name.
 
     Repeated and trailing slashes are tolerated (SDKs send ``/rest//method`` and ``…/code//method/``) and a
-    ``.json`` suffix is dropped.
+    ``.json`` or ``.xml`` suffix is dropped (:func:`response_format` reads it).
     """
     parts = [p for p in path.split("/") if p]
     if not parts:
@@ -39,7 +43,7 @@ def parse_rest_path(path: str) -> tuple[Credentials | None, str]:
     if method.lower().endswith(".json"):
         method = method[: -len(".json")]
     elif method.lower().endswith(".xml"):
-        raise PlatformError(ErrorCode.INVALID_REQUEST, "XML responses are not supported; use .json")
+        method = method[: -len(".xml")]
     if len(parts) == 1:
         return None, method
     if len(parts) == 3:
@@ -108,6 +112,7 @@ async def _multipart_pairs(request: Request) -> list[tuple[str, Any]]:
         if isinstance(value, UploadFile):
             continue  # no vote method takes files
         pairs.append((key, value))
+    await form.close()  # uploaded files are spooled to temporary files: release them now
     return pairs
 
 
@@ -118,6 +123,10 @@ def _merge_json(params: dict[str, Any], body: bytes) -> dict[str, Any]:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise PlatformError(ErrorCode.INVALID_REQUEST, f"Malformed JSON body: {exc}") from exc
+    try:
+        check_structure(data, _MAX_PARAMS)  # the form limits hold for JSON too
+    except DecodeError as exc:
+        raise PlatformError(ErrorCode.INVALID_REQUEST, str(exc)) from exc
     if isinstance(data, list):
         data = {str(i): v for i, v in enumerate(data)}
     if not isinstance(data, dict):
@@ -126,32 +135,53 @@ def _merge_json(params: dict[str, Any], body: bytes) -> dict[str, Any]:
     return params
 
 
+async def _execute(state: AppState, creds: Credentials, name: str, params: dict[str, Any], start: Any) -> Outcome:
+    """Run the call: SQLite reads inline (WAL readers never wait for a lock, and a thread hop costs more than
+    the query), everything else in a worker thread so a waiting transaction never blocks the event loop."""
+    found = state.registry.get(name)
+    if state.db.dialect == "sqlite" and found is not None and not found.write:
+        return execute(state, creds, name, params, start)
+    return await run_in_threadpool(execute, state, creds, name, params, start)
+
+
 async def rest_endpoint(request: Request) -> Response:
     state: AppState = request.app.state.b24
     start = state.clock.now()
+    path = request.path_params.get("path", "")
+    fmt = response_format(path)
     try:
-        creds, method = parse_rest_path(request.path_params.get("path", ""))
+        if state.settings.require_https and request.url.scheme != "https":
+            raise PlatformError(ErrorCode.INVALID_REQUEST, "Https required")
+        creds, method = parse_rest_path(path)
         params = await read_params(request, state.settings.max_body_bytes)
         token = params.pop("auth", None)
         if creds is None:
             creds = Credentials(token=token if isinstance(token, str) else None)
-        outcome = await run_in_threadpool(execute, state, creds, method, params, start)
+        await before_call(request, state, creds, method, params)  # emulator journal and faults (admin API)
+        if method.lower() == "batch":
+            body, events = await run_in_threadpool(run_batch, state, creds, params, start)
+            await state.live.publish(events)
+            return render(body, 200, fmt)
+        outcome = await _execute(state, creds, method, params, start)
+        await state.live.publish(outcome.events)
     except B24Error as exc:
-        return error_response(exc)
+        if exc.code in _LIMIT_CODES:
+            request.app.state.metrics.limit_rejections.labels(exc.code).inc()
+        return render_error(exc, fmt)
     except Exception:
         log.exception("unhandled error in %s", request.url.path.split("/")[-1])
-        return error_response(PlatformError(ErrorCode.INTERNAL_SERVER_ERROR))
-    return _success(state, outcome, start)
+        return render_error(PlatformError(ErrorCode.INTERNAL_SERVER_ERROR), fmt)
+    if outcome.method.name == "vote.AttachedVote.vote" and isinstance(outcome.value, dict):
+        request.app.state.metrics.votes.inc()
+    return _success(state, outcome, start, fmt)
 
 
-def _success(state: AppState, outcome: Outcome, start: Any) -> Response:
+def _success(state: AppState, outcome: Outcome, start: Any, fmt: str = "json") -> Response:
     value = outcome.value
     if isinstance(value, FileResult):
         headers = {"Content-Disposition": f"attachment;filename={value.filename}", **value.headers}
         return StreamingResponse(value.chunks(), media_type=value.media_type, headers=headers)
-    op = state.operating.add(
-        outcome.caller.limit_key, outcome.method.name.lower(), outcome.processing, start.timestamp()
-    )
+    op = outcome.operating or state.limits.idle(start.timestamp())
     timing = Timing(
         start=start,
         finish=state.clock.now(),
@@ -168,4 +198,4 @@ def _success(state: AppState, outcome: Outcome, start: Any) -> Response:
     else:
         body = {"result": value}
     body["time"] = time_block(timing, state.settings.timezone)
-    return JSONResponse(body)
+    return render(body, 200, fmt)

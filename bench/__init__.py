@@ -1,0 +1,1 @@
+"""b24vote benchmarks: ``make bench`` (``python -m bench``)."""

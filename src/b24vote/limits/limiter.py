@@ -1,0 +1,81 @@
+"""The two limits of ../shared/reference/bitrix24-docs/platform/limits.md over one store, as the transport uses them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from b24vote.limits.operating import WINDOW_SECONDS, OperatingState
+from b24vote.limits.stores import LimitStore, MemoryLimitStore, RedisLimitStore
+
+if TYPE_CHECKING:
+    from b24vote.config import Settings
+
+__all__ = ["Limiter", "build_limiter"]
+
+log = logging.getLogger("b24vote.limits")
+
+
+@dataclass
+class Limiter:
+    """The leaky bucket (``burst``/``drain``, None = off) and the operating-time budget (None = off).
+
+    A store that fails (Redis down) lets requests through: b24vote keeps answering and logs the problem.
+    """
+
+    store: LimitStore = field(default_factory=MemoryLimitStore)
+    burst: float | None = None
+    drain: float = 2.0
+    operating_limit: float | None = None
+
+    def admit(self, key: str, now: float) -> bool:
+        """One HTTP request of ``key``: False when the bucket is full (503 QUERY_LIMIT_EXCEEDED)."""
+        if self.burst is None:
+            return True
+        try:
+            return self.store.take(key, now, self.burst, self.drain)
+        except Exception:
+            log.exception("rate-limit store failed; request let through")
+            return True
+
+    def blocked(self, key: str, method: str, now: float) -> bool:
+        """True when ``method`` has used more than its budget (429 OPERATION_TIME_LIMIT)."""
+        if self.operating_limit is None:
+            return False
+        try:
+            return self.store.operating(key, method, now).used > self.operating_limit
+        except Exception:
+            log.exception("operating-time store failed; request let through")
+            return False
+
+    def record(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
+        """Count a finished call; with the limit off nothing is kept and the time block shows zero."""
+        if self.operating_limit is None:
+            return OperatingState(0.0, int(now + WINDOW_SECONDS))
+        try:
+            return self.store.add_operating(key, method, seconds, now)
+        except Exception:
+            log.exception("operating-time store failed; call not counted")
+            return OperatingState(0.0, int(now + WINDOW_SECONDS))
+
+    def idle(self, now: float) -> OperatingState:
+        """The time block of a call that is not counted (the outer ``batch``)."""
+        return OperatingState(0.0, int(now + WINDOW_SECONDS))
+
+
+def build_limiter(settings: Settings, portal_id: str) -> Limiter:
+    """The limiter the settings ask for; Redis keys are scoped to the portal, so portals can share a server."""
+    store: LimitStore = MemoryLimitStore()
+    if settings.redis_url:
+        import redis  # imported here: only deployments with B24VOTE_REDIS_URL need it
+
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        store = RedisLimitStore(client, f"b24vote:{portal_id}:limits:")
+    rate = settings.rate_limit
+    return Limiter(
+        store,
+        burst=rate.burst if rate else None,
+        drain=rate.drain if rate else 2.0,
+        operating_limit=settings.operating_limit,
+    )

@@ -1,0 +1,159 @@
+"""Live poll events: published after a call commits, delivered to open results pages (SSE).
+
+In one process a :class:`MemoryBroker` hands events straight to local subscribers. With ``B24VOTE_REDIS_URL``
+a :class:`RedisBroker` publishes them on a Redis channel, and every process relays what arrives there to its
+own subscribers, so a vote taken by one app process reaches pages served by another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+__all__ = ["LiveEvent", "LiveHub", "MemoryBroker", "RedisBroker"]
+
+log = logging.getLogger("b24vote.live")
+CHANNEL = "b24vote:live"
+_QUEUE_LIMIT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """One change of one poll: ``name`` is ``voting``, ``user_vote``, ``stop`` or ``resume``."""
+
+    name: str
+    vote_id: int
+    attach_id: int
+    params: dict[str, Any]
+    to_user: int | None = None
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "name": self.name,
+                "vote_id": self.vote_id,
+                "attach_id": self.attach_id,
+                "params": self.params,
+                "to_user": self.to_user,
+            }
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> LiveEvent:
+        data = orjson.loads(raw)
+        return cls(data["name"], int(data["vote_id"]), int(data["attach_id"]), data["params"], data.get("to_user"))
+
+
+class Broker(Protocol):
+    """Moves events from publishers to the hub of every process."""
+
+    async def start(self, deliver: Any) -> None: ...
+
+    async def publish(self, event: LiveEvent) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class MemoryBroker:
+    """Same-process delivery."""
+
+    def __init__(self) -> None:
+        self._deliver: Any = None
+
+    async def start(self, deliver: Any) -> None:
+        self._deliver = deliver
+
+    async def publish(self, event: LiveEvent) -> None:
+        if self._deliver is not None:
+            self._deliver(event)
+
+    async def stop(self) -> None:
+        self._deliver = None
+
+
+class RedisBroker:
+    """Delivery through a Redis pub/sub channel shared by every b24vote process."""
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis  # imported here: only needed when Redis is configured
+
+        self._redis = redis.from_url(url)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, deliver: Any) -> None:
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(CHANNEL)
+
+        async def relay() -> None:
+            try:
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        try:
+                            deliver(LiveEvent.decode(message["data"]))
+                        except (ValueError, KeyError, TypeError):
+                            log.warning("dropped a malformed live event")
+            finally:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+        self._task = asyncio.create_task(relay())
+
+    async def publish(self, event: LiveEvent) -> None:
+        await self._redis.publish(CHANNEL, event.encode())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._redis.aclose()
+
+
+@dataclass
+class LiveHub:
+    """Local subscribers per poll, fed by the broker."""
+
+    broker: Broker = field(default_factory=MemoryBroker)
+    _subscribers: dict[int, set[asyncio.Queue[LiveEvent]]] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        await self.broker.start(self._deliver)
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+
+    async def publish(self, events: list[LiveEvent]) -> None:
+        for event in events:
+            try:
+                await self.broker.publish(event)
+            except Exception:  # a broken broker must not fail the call that already committed
+                log.exception("could not publish live event %s", event.name)
+
+    def _deliver(self, event: LiveEvent) -> None:
+        for queue in list(self._subscribers.get(event.vote_id, ())):
+            if queue.full():  # a reader that stopped reading loses old events, never blocks the others
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, vote_id: int) -> AsyncIterator[asyncio.Queue[LiveEvent]]:
+        """A queue that receives every event of ``vote_id`` while the block runs."""
+        queue: asyncio.Queue[LiveEvent] = asyncio.Queue(_QUEUE_LIMIT)
+        self._subscribers.setdefault(vote_id, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            subscribers = self._subscribers.get(vote_id)
+            if subscribers is not None:
+                subscribers.discard(queue)
+                if not subscribers:
+                    del self._subscribers[vote_id]
+
+    def subscriber_count(self, vote_id: int) -> int:
+        return len(self._subscribers.get(vote_id, ()))

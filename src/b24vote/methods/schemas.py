@@ -1,0 +1,244 @@
+"""What each REST method reads and answers, for the OpenAPI document (``b24vote.openapi``).
+
+One :class:`MethodDoc` per registered method, keyed by its name: the parameters its handler reads (through
+``Params``) and the JSON Schema of ``result``. The method modules stay as they are; a test holds this table
+and the registry to the same set of names. Shapes follow docs/compatibility.md and the method specs in
+../shared/reference/bitrix24-docs/method-specs/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from b24vote.methods.schema_parts import (
+    BOOL,
+    EMPTY_LIST,
+    INT,
+    NULL,
+    STR,
+    id_map,
+    list_of,
+    obj,
+    or_empty,
+    ref,
+)
+
+__all__ = ["DOCS", "FILE_TYPES", "MethodDoc", "Param"]
+
+Schema = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter: its name, JSON Schema and meaning; ``example`` feeds the docs and the fuzzer."""
+
+    name: str
+    schema: Schema
+    description: str
+    required: bool = False
+    example: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class MethodDoc:
+    """A method's summary, parameters and result; ``paged`` lifts total/next, ``file`` answers a download."""
+
+    summary: str
+    result: Schema
+    params: tuple[Param, ...] = ()
+    paged: bool = False
+    file: bool = False
+
+
+FILE_TYPES = (
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "text/csv",
+)
+
+_INTLIKE: Schema = {"type": ["integer", "string"], "description": "an integer, or a string of digits"}
+_ADDRESS = (
+    Param("attachId", _INTLIKE, "The attached poll's id; wins over the other ways of naming it", example=1),
+    Param("moduleId", STR, "With entityType and entityId: `im` for chat polls, `blog` for feed polls"),
+    Param("entityType", STR, "`Bitrix\\Vote\\Attachment\\ImMessageConnector` for chat polls"),
+    Param("entityId", _INTLIKE, "The chat message (or feed post) the poll is attached to"),
+    Param("signedAttachId", STR, "`<attachId>.<signature>` or the 16-character code of `resultUrl`: grants reading"),
+)
+_ACTION = Param("actionUuid", STR, "Echoed in the live events; never de-duplicates")
+_ATTACH_RESULT = obj({"attach": ref("Attach")})
+_BALLOT: Schema = {
+    "type": "object",
+    "description": "question id → the chosen answer ids",
+    "additionalProperties": {"anyOf": [list_of(_INTLIKE), _INTLIKE]},
+}
+_VOTE_DATA = obj(
+    {
+        "QUESTIONS": list_of(
+            obj(
+                {
+                    "QUESTION": STR,
+                    "FIELD_TYPE": {"type": "integer", "description": "0 radio, 1 checkbox"},
+                    "ANSWERS": list_of(obj({"MESSAGE": STR}, closed=False)),
+                },
+                optional=("FIELD_TYPE",),
+                closed=False,
+            )
+        ),
+        "ANONYMITY": {"type": "integer", "description": "1 public (default), 2 anonymous"},
+        "OPTIONS": {"type": "integer", "description": "1 allows re-voting"},
+    },
+    optional=("ANONYMITY", "OPTIONS"),
+    closed=False,
+)
+_CHAT_ID = Param("CHAT_ID", _INTLIKE, "The chat (names are case-insensitive in im.*)", required=True, example=1)
+_BATCH_MAP = {"anyOf": [{"type": "object"}, list_of({})], "description": "by command key; a list for keys 0…n-1"}
+
+DOCS: dict[str, MethodDoc] = {
+    "server.time": MethodDoc("The server's time in the portal's offset", {"type": "string", "format": "date-time"}),
+    "scope": MethodDoc(
+        "The scopes of the credential (all known scopes with `full`)",
+        list_of(STR),
+        (Param("full", BOOL, "List every scope the portal knows"),),
+    ),
+    "methods": MethodDoc(
+        "Method names the credential may call",
+        list_of(STR),
+        (Param("scope", STR, "Only the methods of this scope"), Param("full", BOOL, "Every method")),
+    ),
+    "method.get": MethodDoc(
+        "Whether a method exists and the credential may call it",
+        obj({"isExisting": BOOL, "isAvailable": BOOL}),
+        (Param("name", STR, "Lower-case method name", example="user.current"),),
+    ),
+    "batch": MethodDoc(
+        "Up to 50 commands in one request; later ones fail with ERROR_BATCH_LENGTH_EXCEEDED",
+        obj(
+            {
+                "result": _BATCH_MAP,
+                "result_error": _BATCH_MAP,
+                "result_total": _BATCH_MAP,
+                "result_next": _BATCH_MAP,
+                "result_time": _BATCH_MAP,
+            }
+        ),
+        (
+            Param(
+                "cmd",
+                {"anyOf": [{"type": "object", "additionalProperties": STR}, list_of(STR)]},
+                "key → `method?query`; `$result[key][field]` refers to an earlier command's result",
+                required=True,
+                example={"now": "server.time", "me": "user.current"},
+            ),
+            Param("halt", {"type": ["boolean", "integer", "string"]}, "Stop at the first failing command"),
+        ),
+    ),
+    "user.current": MethodDoc("The calling user", {"anyOf": [ref("User"), {"type": "object", "maxProperties": 0}]}),
+    "user.get": MethodDoc(
+        "Users matching a filter, 50 a page",
+        or_empty(list_of(ref("User"))),
+        (
+            Param("FILTER", {"type": "object"}, "ID, ACTIVE, NAME, LAST_NAME, EMAIL, WORK_POSITION (also top-level)"),
+            Param("ID", {"anyOf": [_INTLIKE, list_of(_INTLIKE)]}, "Filter by id"),
+            Param("sort", STR, "ID, NAME, LAST_NAME or EMAIL"),
+            Param("order", {"enum": ["ASC", "DESC", "asc", "desc"]}, "Sort direction"),
+            Param("start", _INTLIKE, "Offset of the page"),
+        ),
+        paged=True,
+    ),
+    "im.chat.add": MethodDoc(
+        "Create a group chat with the caller in it; answers its id",
+        INT,
+        (
+            Param("USERS", list_of(_INTLIKE), "Members besides the caller", example=[2]),
+            Param("TITLE", STR, "Title (a list of names when empty)"),
+            Param("DESCRIPTION", STR, "Description"),
+            Param("COLOR", STR, "RED, GREEN, MINT, …"),
+            Param("TYPE", {"enum": ["CHAT", "OPEN"]}, "Closed (default) or open chat"),
+            Param("MESSAGE", STR, "A first message from the caller"),
+            Param("OWNER_ID", _INTLIKE, "An invited user to own the chat"),
+            Param("ENTITY_TYPE", STR, "Your own tag, found again with im.chat.get"),
+            Param("ENTITY_ID", STR, "Your own id, found again with im.chat.get"),
+        ),
+    ),
+    "im.chat.get": MethodDoc(
+        "The chat tagged with ENTITY_TYPE and ENTITY_ID",
+        {"anyOf": [obj({"ID": INT}), NULL]},
+        (Param("ENTITY_TYPE", STR, "Tag given to im.chat.add"), Param("ENTITY_ID", STR, "Id given to im.chat.add")),
+    ),
+    "im.chat.user.add": MethodDoc(
+        "Add users to a chat the caller is in",
+        {"const": True},
+        (_CHAT_ID, Param("USERS", list_of(_INTLIKE), "Users to add", required=True, example=[2])),
+    ),
+    "im.chat.user.delete": MethodDoc(
+        "Leave a chat, or (its owner) remove a member",
+        {"const": True},
+        (_CHAT_ID, Param("USER_ID", _INTLIKE, "The member to remove", required=True, example=2)),
+    ),
+    "im.chat.user.list": MethodDoc("Member ids of a chat the caller is in ([] otherwise)", list_of(INT), (_CHAT_ID,)),
+    "vote.Integration.Im.send": MethodDoc(
+        "Create a poll and post it to a chat as the caller's message",
+        obj({"messageId": INT, "voteId": INT}),
+        (
+            Param("chatId", _INTLIKE, "A chat the caller is in", required=True, example=1),
+            Param(
+                "IM_MESSAGE_VOTE_DATA",
+                _VOTE_DATA,
+                "One question with its answers",
+                required=True,
+                example={"QUESTIONS": [{"QUESTION": "Lunch?", "ANSWERS": [{"MESSAGE": "Yes"}, {"MESSAGE": "No"}]}]},
+            ),
+            Param("templateId", STR, "A lower-case UUIDv4 de-duplicates repeated calls"),
+        ),
+    ),
+    "vote.AttachedVote.get": MethodDoc("An attached poll as the caller sees it", _ATTACH_RESULT, _ADDRESS),
+    "vote.AttachedVote.getMany": MethodDoc(
+        "Several chat or feed polls by entity id; [] when one is missing or unreadable, or for more than 50",
+        or_empty(obj({"items": list_of(ref("Attach"))})),
+        (
+            Param("moduleId", STR, "`im` or `blog`", required=True, example="im"),
+            Param(
+                "entityType",
+                STR,
+                "The connector class",
+                required=True,
+                example="Bitrix\\Vote\\Attachment\\ImMessageConnector",
+            ),
+            Param("entityIds", list_of(_INTLIKE), "Up to 50 entity ids", required=True, example=[1]),
+        ),
+    ),
+    "vote.AttachedVote.getWithVoted": MethodDoc(
+        "A poll with the first voters of each answer (none for anonymous polls)",
+        obj({"attach": ref("Attach"), "voted": or_empty(id_map(list_of(ref("Voter"))))}),
+        (*_ADDRESS, Param("pageSize", _INTLIKE, "Voters per answer, 1–50 (default 10)")),
+    ),
+    "vote.AttachedVote.getAnswerVoted": MethodDoc(
+        "The voters of one answer, 50 a page (none for anonymous polls)",
+        obj({"items": list_of(ref("Voter"))}),
+        (
+            *_ADDRESS,
+            Param("answerId", _INTLIKE, "An answer of this poll", required=True, example=1),
+            Param("start", _INTLIKE, "Offset of the page"),
+        ),
+        paged=True,
+    ),
+    "vote.AttachedVote.vote": MethodDoc(
+        "Vote (or re-vote); [] when the ballot is empty, incomplete or a repeat without re-voting",
+        or_empty(_ATTACH_RESULT),
+        (*_ADDRESS, Param("ballot", _BALLOT, "The choices", required=True, example={"1": [1]}), _ACTION),
+    ),
+    "vote.AttachedVote.recall": MethodDoc(
+        "Take back the caller's ballot; [] when the poll is closed or forbids re-voting",
+        or_empty(_ATTACH_RESULT),
+        (*_ADDRESS, _ACTION),
+    ),
+    "vote.AttachedVote.stop": MethodDoc("Close the poll (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION)),
+    "vote.AttachedVote.resume": MethodDoc("Reopen the poll for a year (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION)),
+    "vote.AttachedVote.download": MethodDoc(
+        "The results report as a file: the real server's HTML .xls, or XLSX / CSV",
+        {"type": "string", "format": "binary"},
+        (*_ADDRESS, Param("format", {"enum": ["xls", "xlsx", "csv"]}, "Report format (default xls)")),
+        file=True,
+    ),
+}

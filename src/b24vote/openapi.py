@@ -1,0 +1,314 @@
+"""The OpenAPI 3.1 document of b24vote's HTTP surface, built from the method registry.
+
+Every registered method gets the webhook paths ``/rest/{user_id}/{code}/{method}`` and ``….json``, each with
+GET (query string) and POST (JSON or form body); its parameters and result come from
+:mod:`b24vote.methods.schemas`. Errors are the Bitrix24 body ``{error, error_description}`` under every
+status a REST call can answer with. The OAuth token endpoint, the report download, the results page, the
+health routes and (when ``B24VOTE_ADMIN_TOKEN`` is set) the admin API are described too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from b24vote.admin.routes import ADMIN_PREFIX, ADMIN_ROUTES, AdminRoute
+from b24vote.config import Settings
+from b24vote.methods.registry import Method, Registry
+from b24vote.methods.schema_parts import COMPONENTS, INT, STR, obj, ref
+from b24vote.methods.schemas import DOCS, FILE_TYPES, MethodDoc, Param
+
+__all__ = ["REST_STATUSES", "admin_routes", "build_openapi"]
+
+Schema = dict[str, Any]
+
+# Every status the REST route can answer with, and why.
+REST_STATUSES: dict[int, str] = {
+    400: "Bad parameters or a method error (vote methods send every error as HTTP 400 with a string code)",
+    401: "NO_AUTH_FOUND, expired_token, invalid_token or authorization_error",
+    403: "insufficient_scope",
+    404: "ERROR_METHOD_NOT_FOUND",
+    405: "ERROR_METHOD_NOT_ALLOWED: an HTTP method other than GET or POST",
+    413: "REQUEST_TOO_LARGE: the body is larger than B24VOTE_MAX_BODY_BYTES",
+    429: "OPERATION_TIME_LIMIT: the method's operating-time budget is spent",
+    500: "INTERNAL_SERVER_ERROR",
+    503: "QUERY_LIMIT_EXCEEDED: the leaky bucket is full",
+}
+_DESCRIPTION = """\
+b24vote speaks the Bitrix24 REST API of the `vote` module. Every method is listed in its incoming-webhook form
+`/rest/{user_id}/{code}/{method}`; the same method also answers at `/rest/{method}` with an OAuth access token
+in the `auth` parameter (query or body). Parameters may come in the query string, a JSON body or a form body
+with PHP bracket syntax (`ballot[5][]=12`); the body wins over the query. Successes are
+`{"result": …, "time": {…}}` (list methods add `total` and `next`); errors are `{"error", "error_description"}`.
+"""
+_PATH_PARAM = re.compile(r"\{([^}:]+)")
+
+
+def _version() -> str:
+    # Read from the installed distribution: importing b24vote.__version__ here would be circular.
+    try:
+        return version("b24vote")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "0+unknown"
+
+
+def admin_routes() -> Sequence[AdminRoute]:
+    """The admin API's routes, as ``b24vote.admin.routes`` lists them (the hook the document reads)."""
+    return ADMIN_ROUTES
+
+
+def _error(description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
+
+
+def _envelope(doc: MethodDoc) -> Schema:
+    properties: dict[str, Schema] = {"result": doc.result}
+    if doc.paged:
+        properties["next"] = {**INT, "description": "offset of the next page, when there is one"}
+        properties["total"] = INT
+    properties["time"] = ref("Time")
+    return obj(properties, optional=("next", "total"))
+
+
+def _success(doc: MethodDoc, name: str) -> Schema:
+    if doc.file:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        return {"description": "The report file", "content": {t: binary for t in FILE_TYPES}}
+    return {"description": "Success", "content": {"application/json": {"schema": ref(f"{name}.reply")}}}
+
+
+def _is_object(schema: Schema) -> bool:
+    return schema.get("type") == "object" or any(s.get("type") == "object" for s in schema.get("anyOf", ()))
+
+
+def _query_parameter(param: Param) -> Schema:
+    """PHP reads arrays from ``name[]=…`` and maps from ``name[key]=…``."""
+    schema, name = param.schema, param.name
+    entry: Schema = {"in": "query", "required": param.required, "description": param.description}
+    if schema.get("type") == "array":
+        entry |= {"name": f"{name}[]", "schema": schema, "style": "form", "explode": True}
+    elif _is_object(schema):
+        entry |= {"name": name, "schema": {"type": "object"}, "style": "deepObject", "explode": True}
+    else:
+        entry |= {"name": name, "schema": schema}
+    if param.example is not None and "[" not in entry["name"] and entry.get("style") != "deepObject":
+        entry["example"] = param.example
+    return entry
+
+
+def _params_schema(doc: MethodDoc) -> Schema:
+    props = {p.name: {**p.schema, "description": p.description} for p in doc.params}
+    return obj(props, optional=tuple(p.name for p in doc.params if not p.required), closed=False)
+
+
+def _body(doc: MethodDoc, schema: Schema) -> Schema:
+    example = {p.name: p.example for p in doc.params if p.example is not None}
+    json_body: Schema = {"schema": schema}
+    if example:
+        json_body["example"] = example
+    nested = {p.name: {"style": "deepObject", "explode": True} for p in doc.params if _is_object(p.schema)}
+    form: Schema = {"schema": schema}
+    if nested:
+        form["encoding"] = nested
+    return {"required": False, "content": {"application/json": json_body, "application/x-www-form-urlencoded": form}}
+
+
+def _webhook_parameters() -> list[Schema]:
+    return [
+        {"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+        {
+            "name": "code",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[a-z0-9]{16}$"},
+            "description": "The webhook's secret code",
+        },
+    ]
+
+
+def _rest_operation(method: Method, doc: MethodDoc, verb: str, suffix: str) -> Schema:
+    responses: Schema = {"200": _success(doc, method.name)}
+    responses |= {str(status): {"$ref": f"#/components/responses/rest{status}"} for status in REST_STATUSES}
+    operation: Schema = {
+        "operationId": f"rest.{method.name}{suffix}.{verb}",
+        "summary": doc.summary,
+        "tags": [method.scope or "basic"],
+        "parameters": _webhook_parameters(),
+        "responses": responses,
+    }
+    if verb == "get":
+        operation["parameters"] = [*_webhook_parameters(), *(_query_parameter(p) for p in doc.params)]
+    else:
+        operation["requestBody"] = _body(doc, ref(f"{method.name}.params"))
+    if not method.batchable:
+        operation["description"] = "Not allowed inside batch."
+    return operation
+
+
+def _undocumented(method: Method) -> MethodDoc:
+    # A method registered without an entry in methods/schemas.py still appears, with an open result.
+    return MethodDoc(f"{method.name} (not described yet)", {})
+
+
+def _rest_paths(methods: Iterable[Method], components: dict[str, Schema]) -> dict[str, Schema]:
+    """The webhook paths; each method's parameters and reply go to ``components`` once for both paths."""
+    paths: dict[str, Schema] = {}
+    for method in methods:
+        doc = DOCS.get(method.name) or _undocumented(method)
+        components[f"{method.name}.params"] = _params_schema(doc)
+        if not doc.file:
+            components[f"{method.name}.reply"] = _envelope(doc)
+        for suffix in ("", ".json"):
+            paths[f"/rest/{{user_id}}/{{code}}/{method.name}{suffix}"] = {
+                verb: _rest_operation(method, doc, verb, suffix) for verb in ("get", "post")
+            }
+    return paths
+
+
+_TOKEN_PARAMS = (
+    Param("grant_type", {"enum": ["authorization_code", "refresh_token"]}, "The grant", required=True),
+    Param("client_id", STR, "The application's client_id", required=True),
+    Param("client_secret", STR, "The application's client_secret", required=True),
+    Param("code", STR, "The authorization code (authorization_code grant)"),
+    Param("refresh_token", STR, "The refresh token (refresh_token grant)"),
+)
+
+
+def _token_path() -> Schema:
+    doc = MethodDoc("Exchange a code or a refresh token for a new token pair", {}, _TOKEN_PARAMS)
+    responses = {
+        "200": {"description": "A new token pair", "content": {"application/json": {"schema": ref("Token")}}},
+        "400": _error("invalid_request (also for a body over B24VOTE_MAX_BODY_BYTES) or invalid_grant"),
+        "401": _error("invalid_client"),
+        "500": _error("server_error"),
+    }
+    common = {"summary": doc.summary, "tags": ["oauth"], "responses": responses}
+    return {
+        "get": {**common, "operationId": "oauth.token.get", "parameters": [_query_parameter(p) for p in doc.params]},
+        "post": {**common, "operationId": "oauth.token.post", "requestBody": _body(doc, _params_schema(doc))},
+    }
+
+
+def _download_path() -> Schema:
+    params = (
+        Param("action", {"const": "vote.AttachedVote.download"}, "The controller action", required=True),
+        Param("SITE_ID", STR, "Ignored, as `downloadUrl` carries it"),
+        Param("signedAttachId", STR, "The poll's signed id: the link is the read right", required=True),
+        Param("format", {"enum": ["xls", "xlsx", "csv"]}, "Report format (default xls)"),
+    )
+    doc = MethodDoc("The report behind an attach's `downloadUrl`", {}, params, file=True)
+    responses = {
+        "200": _success(doc, "download"),
+        "400": _error("ATTACH_NOT_FOUND, a bad format, or malformed parameters"),
+        "404": _error("ERROR_NOT_FOUND: another action"),
+        "500": _error("INTERNAL_SERVER_ERROR"),
+    }
+    operation = {
+        "operationId": "web.download",
+        "summary": doc.summary,
+        "tags": ["web"],
+        "parameters": [_query_parameter(p) for p in params],
+        "responses": responses,
+    }
+    return {"get": operation}
+
+
+def _page(
+    operation_id: str, summary: str, media: str, statuses: dict[int, str], code: bool = False, body: Schema = STR
+) -> Schema:
+    operation: Schema = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": ["web"],
+        "responses": {
+            str(status): {"description": text, "content": {media: {"schema": body}}}
+            if status < 400
+            else {"description": text, "content": {"text/html": {"schema": STR}}}
+            for status, text in statuses.items()
+        },
+    }
+    if code:
+        operation["parameters"] = [
+            {
+                "name": "code",
+                "in": "path",
+                "required": True,
+                "schema": STR,
+                "description": "What `resultUrl` carries: the attach's UID or its signed id",
+            }
+        ]
+    return {"get": operation}
+
+
+def _web_paths() -> dict[str, Schema]:
+    plain = {200: "OK"}
+    return {
+        "/bitrix/services/main/ajax.php": _download_path(),
+        "/vote-result/{code}": _page(
+            "web.results", "The results page", "text/html", {200: "The page", 404: "Unknown code", 500: "Failed"}, True
+        ),
+        "/vote-result/{code}/events": _page(
+            "web.results.events",
+            "Live updates of the results page",
+            "text/event-stream",
+            {200: "Stream", 404: "-"},
+            True,
+        ),
+        "/healthz": _page("health.live", "Liveness", "text/plain", plain),
+        "/readyz": _page("health.ready", "Readiness: the database answers", "text/plain", {**plain, 503: "Down"}),
+        "/metrics": _page("health.metrics", "Prometheus metrics", "text/plain", plain),
+        "/openapi.json": _page("docs.openapi", "This document", "application/json", plain, body={"type": "object"}),
+        "/docs": _page("docs.html", "This document as a page", "text/html", plain),
+    }
+
+
+def _admin_operation(route: AdminRoute) -> Schema:
+    params = [{"name": name, "in": "path", "required": True, "schema": STR} for name in _PATH_PARAM.findall(route.path)]
+    operation: Schema = {
+        "operationId": f"admin.{route.method.lower()}.{route.path.strip('/').replace('/', '.') or 'root'}",
+        "summary": route.summary,
+        "tags": ["admin"],
+        "security": [{"adminToken": []}],
+        "responses": {
+            "200": {"description": "Done", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "400": _error("INVALID_REQUEST"),
+            "401": _error("ADMIN_AUTH_REQUIRED: no or a wrong bearer token"),
+            "404": _error("ERROR_NOT_FOUND"),
+            "413": _error("REQUEST_TOO_LARGE"),
+        },
+    }
+    if params:
+        operation["parameters"] = params
+    if route.method == "POST":
+        operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}}
+    return operation
+
+
+def _admin_paths(routes: Sequence[AdminRoute]) -> dict[str, Schema]:
+    paths: dict[str, Schema] = {}
+    for route in routes:
+        paths.setdefault(ADMIN_PREFIX + route.path, {})[route.method.lower()] = _admin_operation(route)
+    return paths
+
+
+def build_openapi(settings: Settings, methods: Registry) -> dict[str, Any]:
+    """The whole document for this server's settings (its public URL; the admin API only when enabled)."""
+    schemas = dict(COMPONENTS)
+    paths = _rest_paths(methods, schemas)
+    paths["/oauth/token/"] = _token_path()
+    paths |= _web_paths()
+    if settings.admin_token:
+        paths |= _admin_paths(admin_routes())
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "b24vote", "version": _version(), "description": _DESCRIPTION},
+        "servers": [{"url": settings.public_url}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {f"rest{status}": _error(text) for status, text in REST_STATUSES.items()},
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+        },
+    }

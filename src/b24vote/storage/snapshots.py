@@ -1,0 +1,217 @@
+"""Named snapshots of the whole portal, kept inside the database as copies of every table.
+
+Saving copies each portal table with ``CREATE TABLE … AS SELECT *`` (SQLite and PostgreSQL both have it);
+restoring empties the portal tables, children first, and copies the rows back, parents first, then puts each
+id sequence right after the restored rows, so new ids continue where the snapshot left off. Each operation is
+one transaction. ``b24_settings`` (the secret key, ``member_id``) belongs to the installation, not to the
+portal's state, and is neither saved nor restored.
+
+The registry table lives outside ``tables.metadata`` on purpose: :func:`b24vote.storage.admin.wipe` and the
+snapshot code walk that metadata, and neither may touch the snapshots themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    table,
+    text,
+    update,
+)
+from sqlalchemy.sql import TableClause
+
+from b24vote.storage.engine import Database
+from b24vote.storage.tables import metadata
+from b24vote.storage.types import UTCDateTime
+
+__all__ = [
+    "NAME_PATTERN",
+    "SnapshotError",
+    "SnapshotInfo",
+    "continue_ids",
+    "delete_snapshot",
+    "list_snapshots",
+    "portal_tables",
+    "registry",
+    "restore_snapshot",
+    "save_snapshot",
+]
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_KEEP = frozenset({"b24_settings"})
+
+registry_metadata = MetaData()
+registry = Table(
+    "b24_snapshots",
+    registry_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("revision", String(32), nullable=False),
+    Column("row_counts", Text, nullable=False),
+    Column("date_create", UTCDateTime, nullable=False),
+)
+
+
+class SnapshotError(ValueError):
+    """A snapshot cannot be used (taken at another schema revision)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """One saved snapshot: its name, when it was taken and how many rows each table had."""
+
+    name: str
+    created: datetime
+    rows: dict[str, int]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "created": self.created.isoformat(), "rows": self.rows}
+
+
+def portal_tables() -> list[Table]:
+    """The tables a snapshot covers, parents before children."""
+    return [t for t in metadata.sorted_tables if t.name not in _KEEP]
+
+
+def _quote(conn: Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def _copy_name(snapshot_id: int, source: Table) -> str:
+    # The numeric id keeps the name short (PostgreSQL cuts identifiers at 63 bytes) and free of '-'.
+    return f"b24snap_{snapshot_id}_{source.name}"
+
+
+def _copy_of(snapshot_id: int, source: Table) -> TableClause:
+    """The snapshot's copy of ``source``, with the same column names."""
+    return table(_copy_name(snapshot_id, source), *(column(c.name) for c in source.columns))
+
+
+def _revision(conn: Connection) -> str:
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return str(row[0]) if row else ""
+
+
+def _info(row: object) -> SnapshotInfo:
+    return SnapshotInfo(
+        name=row.name,  # type: ignore[attr-defined]
+        created=row.date_create,  # type: ignore[attr-defined]
+        rows=orjson.loads(row.row_counts),  # type: ignore[attr-defined]
+    )
+
+
+def _drop_copies(conn: Connection, snapshot_id: int) -> None:
+    for source in portal_tables():
+        conn.execute(text(f"DROP TABLE IF EXISTS {_quote(conn, _copy_name(snapshot_id, source))}"))
+
+
+def save_snapshot(db: Database, name: str, now: datetime) -> SnapshotInfo:
+    """Copy every portal table under ``name``, replacing an earlier snapshot of that name."""
+    with db.write() as conn:
+        old = conn.execute(select(registry.c.id).where(registry.c.name == name)).scalar_one_or_none()
+        if old is not None:
+            _drop_copies(conn, old)
+            conn.execute(delete(registry).where(registry.c.id == old))
+        snapshot_id = int(
+            conn.execute(
+                insert(registry)
+                .values(name=name, revision=_revision(conn), row_counts="{}", date_create=now)
+                .returning(registry.c.id)
+            ).scalar_one()
+        )
+        # A wiped registry restarts its ids; copies left behind by it must not block the new ones.
+        _drop_copies(conn, snapshot_id)
+        counts: dict[str, int] = {}
+        for source in portal_tables():
+            copy = _quote(conn, _copy_name(snapshot_id, source))
+            # Both names are quoted identifiers made from the schema's own table names, never from input.
+            conn.execute(text(f"CREATE TABLE {copy} AS SELECT * FROM {_quote(conn, source.name)}"))  # noqa: S608
+            count = conn.execute(select(func.count()).select_from(_copy_of(snapshot_id, source))).scalar_one()
+            counts[str(source.name)] = int(count)
+        conn.execute(
+            update(registry).where(registry.c.id == snapshot_id).values(row_counts=orjson.dumps(counts).decode())
+        )
+        return SnapshotInfo(name, now, counts)
+
+
+def restore_snapshot(db: Database, name: str) -> SnapshotInfo | None:
+    """Bring the portal back to snapshot ``name``; None when there is no such snapshot."""
+    with db.write() as conn:
+        row = conn.execute(select(registry).where(registry.c.name == name)).first()
+        if row is None:
+            return None
+        current = _revision(conn)
+        if row.revision != current:
+            raise SnapshotError(
+                f"snapshot {name!r} was taken at schema revision {row.revision}, the database is at {current}"
+            )
+        tables = portal_tables()
+        _empty(conn, tables)
+        for source in tables:
+            copy = _copy_of(row.id, source)
+            names = [c.name for c in source.columns]
+            conn.execute(insert(source).from_select(names, select(*(copy.c[n] for n in names))))
+        continue_ids(conn, tables)
+        return _info(row)
+
+
+def _empty(conn: Connection, tables: list[Table]) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"TRUNCATE {', '.join(_quote(conn, t.name) for t in tables)}"))
+        return
+    # Checked at commit instead of row by row: the tables are briefly inconsistent while they refill.
+    conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+    for source in reversed(tables):
+        conn.execute(delete(source))
+
+
+def _serial_tables(tables: list[Table]) -> list[Table]:
+    return [t for t in tables if "id" in t.c and t.c.id.primary_key and isinstance(t.c.id.type, Integer)]
+
+
+def continue_ids(conn: Connection, tables: list[Table]) -> None:
+    """Make the next id of each table follow its rows (after rows were written with explicit ids)."""
+    if conn.dialect.name == "postgresql":
+        for source in _serial_tables(tables):
+            highest = func.coalesce(select(func.max(source.c.id)).scalar_subquery(), 0)
+            sequence = func.pg_get_serial_sequence(_quote(conn, source.name), "id")
+            conn.execute(select(func.setval(sequence, highest + 1, False)))
+        return
+    # SQLite picks max(rowid) + 1 by itself; only AUTOINCREMENT tables keep a counter that needs resetting.
+    if conn.execute(text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'")).first():
+        counters = table("sqlite_sequence", column("name"), column("seq"))
+        for source in _serial_tables(tables):
+            highest = func.coalesce(select(func.max(source.c.id)).scalar_subquery(), 0)
+            conn.execute(update(counters).where(counters.c.name == source.name).values(seq=highest))
+
+
+def list_snapshots(db: Database) -> list[SnapshotInfo]:
+    with db.read() as conn:
+        return [_info(r) for r in conn.execute(select(registry).order_by(registry.c.name))]
+
+
+def delete_snapshot(db: Database, name: str) -> bool:
+    """Drop snapshot ``name`` and its copies; False when there was none."""
+    with db.write() as conn:
+        snapshot_id = conn.execute(select(registry.c.id).where(registry.c.name == name)).scalar_one_or_none()
+        if snapshot_id is None:
+            return False
+        _drop_copies(conn, snapshot_id)
+        conn.execute(delete(registry).where(registry.c.id == snapshot_id))
+        return True

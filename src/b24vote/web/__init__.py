@@ -1,0 +1,1 @@
+"""Routes outside the REST API that browsers follow: report downloads, result pages."""

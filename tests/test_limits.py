@@ -1,0 +1,188 @@
+"""The leaky bucket and operating time through HTTP, on the in-process store and on Redis."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import pytest
+import redis
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from b24vote.app import create_app
+from b24vote.clock import FrozenClock
+from b24vote.config import RateLimit, Settings
+from b24vote.limits.bucket import BucketState, take
+from b24vote.limits.stores import MemoryLimitStore, RedisLimitStore
+from b24vote.storage.engine import Database
+from tests.conftest import IN_CI, START, Portal
+from tests.wire import assert_b24_error, assert_envelope
+
+REDIS_URL = os.environ.get("B24VOTE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def _redis_problem() -> str | None:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> str | None:
+    """The Redis URL for the Redis half (None for in-process); Redis is required under CI=true."""
+    if request.param == "memory":
+        return None
+    problem = _redis_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI=true but unreachable: {problem}")
+        pytest.skip(f"Redis unreachable: {problem}")
+    return REDIS_URL
+
+
+class SteppingClock(FrozenClock):
+    """Wall time moves only when told to; every method call measures ``step`` seconds of processing."""
+
+    def __init__(self, start: datetime, step: float) -> None:
+        super().__init__(start)
+        self.step = step
+        self._ticks = 0.0
+
+    def monotonic(self) -> float:
+        self._ticks += self.step
+        return self._ticks
+
+
+@contextmanager
+def client_for(db: Database, clock: FrozenClock, redis_url: str | None, **settings: object) -> Iterator[TestClient]:
+    """An application with these limits; its counters start empty (Redis ones included)."""
+    config = Settings.from_env({}, database_url=str(db.url), secret_key="k", redis_url=redis_url, **settings)
+    app = create_app(config, clock=clock, db=db)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        app.state.b24.limits.store.clear()
+        yield client
+        app.state.b24.limits.store.clear()
+
+
+def statuses(client: TestClient, url: str, n: int) -> list[int]:
+    return [client.post(url).status_code for _ in range(n)]
+
+
+def test_bucket_boundary(db: Database, clock: FrozenClock, portal: Portal, backend: str | None) -> None:
+    with client_for(db, clock, backend, rate_limit=RateLimit(5, 2)) as client:
+        assert statuses(client, portal.url("server.time"), 5) == [200] * 5
+        assert_b24_error(client.post(portal.url("server.time")), "QUERY_LIMIT_EXCEEDED", 503, "Too many requests")
+        # Another webhook has its own bucket.
+        assert statuses(client, portal.url("server.time", portal.bob_hook), 5) == [200] * 5
+        clock.advance(0.5)  # drains exactly one request at 2/s
+        assert statuses(client, portal.url("server.time"), 2) == [200, 503]
+        clock.advance(10)
+        assert statuses(client, portal.url("server.time"), 6) == [200] * 5 + [503]
+
+
+def test_batch_counts_as_one_request(db: Database, clock: FrozenClock, portal: Portal, backend: str | None) -> None:
+    with client_for(db, clock, backend, rate_limit=RateLimit(2, 1)) as client:
+        body = {"cmd": {f"k{i}": "server.time" for i in range(10)}}
+        for _ in range(2):
+            assert len(assert_envelope(client.post(portal.url("batch"), json=body))["result"]) == 10
+        assert_b24_error(client.post(portal.url("batch"), json=body), "QUERY_LIMIT_EXCEEDED", 503)
+
+
+def test_processes_share_one_redis_budget(db: Database, clock: FrozenClock, portal: Portal) -> None:
+    problem = _redis_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI=true but unreachable: {problem}")
+        pytest.skip(f"Redis unreachable: {problem}")
+    with (
+        client_for(db, clock, REDIS_URL, rate_limit=RateLimit(4, 1)) as one,
+        client_for(db, clock, REDIS_URL, rate_limit=RateLimit(4, 1)) as two,
+    ):
+        seen = [c.post(portal.url("server.time")).status_code for c in (one, two, one, two, one, two)]
+    assert seen == [200, 200, 200, 200, 503, 503]
+
+
+def test_operating_time(db: Database, portal: Portal, backend: str | None) -> None:
+    clock = SteppingClock(START, step=100)
+    with client_for(db, clock, backend, operating_limit=480, rate_limit=None) as client:
+        url = portal.url("user.current")
+        reset_at = int(START.timestamp()) + 600
+        for used in (100, 200, 300, 400, 500):  # the call that crosses the limit still completes
+            time = client.post(url).json()["time"]
+            assert (time["operating"], time["operating_reset_at"], time["processing"]) == (used, reset_at, 100)
+        assert_b24_error(client.post(url), "OPERATION_TIME_LIMIT", 429, "Method is blocked due to operation time limit")
+        # Other methods of the same webhook, and the same method of another webhook, are not blocked.
+        assert client.post(portal.url("scope")).json()["time"]["operating"] == 100
+        assert client.post(portal.url("user.current", portal.bob_hook)).status_code == 200
+        # Inside a batch the command is blocked alone; the batch is not counted itself.
+        result = client.post(portal.url("batch"), json={"cmd": {"me": "user.current", "t": "server.time"}}).json()
+        assert result["result"]["result_error"]["me"]["error"] == "OPERATION_TIME_LIMIT"
+        assert result["result"]["result_time"]["t"]["operating"] == 100 and result["time"]["operating"] == 0
+        clock.advance(599)
+        assert client.post(url).status_code == 429
+        clock.advance(1)  # the one-minute bucket of the first five calls drops out
+        time = client.post(url).json()["time"]
+        assert (time["operating"], time["operating_reset_at"]) == (100, reset_at + 600)
+
+
+def test_operating_buckets_expire_one_minute_at_a_time(db: Database, portal: Portal, backend: str | None) -> None:
+    clock = SteppingClock(START, step=100)
+    with client_for(db, clock, backend, operating_limit=480, rate_limit=None) as client:
+        url = portal.url("server.time")
+        statuses(client, url, 3)
+        clock.advance(90)  # the next minute: a second bucket
+        last = client.post(url).json()["time"]
+        assert (last["operating"], last["operating_reset_at"]) == (400, int(START.timestamp()) + 600)
+        assert client.post(url).status_code == 200  # 500 now
+        assert client.post(url).status_code == 429
+        clock.advance(510)  # the first bucket (300 s) expires; the second (200 s) still counts
+        time = client.post(url).json()["time"]
+        assert (time["operating"], time["operating_reset_at"]) == (300, int(START.timestamp()) + 690)
+
+
+def test_limits_off(db: Database, portal: Portal) -> None:
+    clock = SteppingClock(START, step=100)
+    with client_for(db, clock, None, operating_limit=None, rate_limit=None) as client:
+        assert statuses(client, portal.url("server.time"), 80) == [200] * 80
+        assert client.post(portal.url("server.time")).json()["time"]["operating"] == 0
+
+
+def test_a_broken_redis_lets_requests_through(db: Database, clock: FrozenClock, portal: Portal) -> None:
+    with client_for(db, clock, None, rate_limit=RateLimit(1, 1)) as client:
+        limits = client.app.state.b24.limits  # type: ignore[attr-defined]
+        limits.store = RedisLimitStore(redis.Redis.from_url("redis://127.0.0.1:9/0"), "b24vote:test:")
+        assert statuses(client, portal.url("server.time"), 3) == [200] * 3
+        assert client.post(portal.url("server.time")).json()["time"]["operating"] == 0
+        limits.store = MemoryLimitStore()
+
+
+def test_settings() -> None:
+    assert Settings.from_env({"B24VOTE_OPERATING_LIMIT": "off"}).operating_limit is None
+    assert Settings.from_env({"B24VOTE_RATE_LIMIT": "off"}).rate_limit is None
+    assert Settings.from_env({}).rate_limit == RateLimit(50, 2)
+    assert Settings.from_env({"B24VOTE_REQUIRE_HTTPS": "1"}).require_https is True
+    assert Settings.from_env({}).require_https is False
+
+
+@given(
+    burst=st.integers(1, 100),
+    drain=st.floats(0.01, 100),
+    gaps=st.lists(st.floats(-5, 30, allow_nan=False), max_size=200),
+)
+def test_bucket_stays_within_bounds(burst: int, drain: float, gaps: list[float]) -> None:
+    state: BucketState | None = None
+    now = 1_000_000.0
+    admitted = 0
+    for gap in gaps:
+        now += gap
+        passed, state = take(state, now, burst, drain)
+        admitted += passed
+        assert 0 <= state.level <= burst
+    if gaps and all(g == 0 for g in gaps):
+        assert admitted == min(len(gaps), burst)

@@ -1,0 +1,75 @@
+"""The results page's view model: pure functions over domain values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from b24vote.domain.people import User
+from b24vote.domain.polls import Answer, Poll, Question
+from b24vote.web.view import build_results, format_moment, initials, live_payload, voter_page
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+MSK = timezone(timedelta(hours=3))
+
+
+def _user(uid: int, name: str, last: str = "", photo: str | None = None) -> User:
+    return User(uid, name, last, "", "", "", photo, False, True, NOW)
+
+
+def _poll(anonymity: int = 1, counts: tuple[int, ...] = (2, 1), end: datetime | None = None) -> Poll:
+    answers = tuple(Answer(10 + i, 1, i, f"A{i}", c, NOW) for i, c in enumerate(counts))
+    question = Question(1, 7, 10, "Q?", 1, sum(counts), NOW, answers)
+    return Poll(7, 1, anonymity, 1, True, NOW, end or NOW + timedelta(days=1), sum(counts), (question,))
+
+
+def test_initials_and_photos() -> None:
+    assert initials(_user(1, "anna", "admin")) == "AA"
+    assert initials(_user(1, "Ю", "")) == "Ю"
+    assert initials(_user(1, "", "")) == "?"
+    page = voter_page(
+        10,
+        [
+            _user(1, "A", photo="https://example.test/a.png"),
+            _user(2, "B", photo="javascript:alert(1)"),
+            _user(3, "C", photo="//evil.test/x.png"),
+            _user(4, "", photo="/upload/d.png"),
+        ],
+        total=4,
+        page=1,
+    )
+    assert [v.photo for v in page.voters] == ["https://example.test/a.png", None, None, "/upload/d.png"]
+    assert page.voters[3].name == "User 4"
+
+
+def test_voter_pages_clamp() -> None:
+    assert voter_page(10, [], total=0, page=5).page == 1
+    last = voter_page(10, [_user(1, "A")], total=101, page=9)
+    assert (last.page, last.pages, last.first, last.last) == (3, 3, 101, 101)
+
+
+def test_percentages_state_and_anonymity() -> None:
+    view = build_results(_poll(), NOW, MSK, voters={})
+    answers = view.questions[0].answers
+    assert [(a.percent, a.percent_label, a.count_label) for a in answers] == [
+        (66.67, "66.67 %", "2 votes"),
+        (33.33, "33.33 %", "1 vote"),
+    ]
+    assert view.questions[0].multiple and view.state == "open" and view.total_label == "3 voters"
+    assert view.ends_label == "closes 26 Nov 2026, 12:00 UTC+03:00"
+    assert all(a.voters is not None and a.voters.total == 0 for a in answers)
+    stopped = build_results(_poll(end=NOW), NOW, MSK, voters=None)
+    assert (stopped.state, stopped.state_label, stopped.ends_label) == (
+        "stopped",
+        "Stopped",
+        "ended 25 Nov 2026, 12:00 UTC+03:00",
+    )
+    anonymous = build_results(
+        _poll(anonymity=2), NOW, MSK, voters={10: voter_page(10, [_user(1, "A")], total=1, page=1)}
+    )
+    assert all(a.voters is None for a in anonymous.questions[0].answers)  # ignored even when given
+    payload = live_payload(anonymous)
+    assert all("voters" not in a for q in payload["questions"] for a in q["answers"])
+
+
+def test_format_moment() -> None:
+    assert format_moment(datetime(2026, 1, 5, 7, 3, tzinfo=UTC)) == "5 Jan 2026, 07:03 UTC+00:00"
