@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -20,24 +19,14 @@ from b24vote.storage.tables import users
 from tests.conftest import Portal
 from tests.votes import ChatPoll, cast, send_poll
 
-
-def _find_specs() -> Path:
-    """The reference lives beside the checkout (../shared/reference); B24VOTE_REFERENCE overrides."""
-    if os.environ.get("B24VOTE_REFERENCE"):
-        return Path(os.environ["B24VOTE_REFERENCE"]) / "bitrix24-docs" / "method-specs"
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "reference" / "bitrix24-docs" / "method-specs"
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("../shared/reference not found; set B24VOTE_REFERENCE")
-
-
-SPECS = _find_specs()
+# The key structure and JSON types of each method spec's resultExample, extracted by fixtures/make_shapes.py
+# from ../shared/reference/bitrix24-docs/method-specs so that this test runs wherever the repo is checked out.
+SHAPES = json.loads((Path(__file__).parent / "fixtures" / "method_shapes.json").read_text())
 _ID_KEY = re.compile(r"\d+")
 
 
 def spec(method: str) -> Any:
-    return json.loads((SPECS / f"{method}.json").read_text())["resultExample"]
+    return SHAPES[method]
 
 
 def kind(value: Any) -> str:

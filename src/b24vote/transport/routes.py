@@ -26,6 +26,7 @@ from b24vote.transport.formats import render, render_error, response_format
 __all__ = ["parse_rest_path", "read_params", "rest_endpoint"]
 
 log = logging.getLogger("b24vote.rest")
+_INLINE_DECODE_BYTES = 64 * 1024
 _LIMIT_CODES = frozenset({ErrorCode.QUERY_LIMIT_EXCEEDED.wire, ErrorCode.OPERATION_TIME_LIMIT.wire})
 _MAX_PARAMS = 5000
 
@@ -95,6 +96,12 @@ async def read_params(request: Request, max_body: int) -> dict[str, Any]:
         return _decode(query + await _multipart_pairs(request))
     if ctype == "application/json" or (not ctype and body.lstrip()[:1] in (b"{", b"[")):
         return _merge_json(_decode(query), body)
+    if len(body) > _INLINE_DECODE_BYTES:  # a big form is decoded off the event loop
+        return await run_in_threadpool(_decode_form, query, body)
+    return _decode_form(query, body)
+
+
+def _decode_form(query: list[tuple[str, str]], body: bytes) -> dict[str, Any]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
