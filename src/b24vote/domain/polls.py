@@ -28,6 +28,7 @@ __all__ = [
     "UserBallot",
     "is_finished",
     "is_open",
+    "listed_voters",
     "missing_required",
     "normalise_ballot",
     "percent",
@@ -210,6 +211,12 @@ def normalise_ballot(poll: Poll, ballot: dict[str, Any]) -> dict[int, list[int]]
         if chosen:
             result[question.id] = chosen
     return result
+
+
+def listed_voters(poll: Poll, answer: Answer) -> int:
+    """How many voters of an answer may be listed: all of them (the counter equals the ballot rows), or
+    none on an anonymous poll, whose ballots are all stored hidden."""
+    return 0 if poll.anonymous else answer.counter
 
 
 def missing_required(poll: Poll, chosen: dict[int, list[int]]) -> Question | None:

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from b24vote.domain.polls import Anonymity, is_open, missing_required, normalise_ballot, resume_end
+from b24vote.domain.polls import (
+    Anonymity,
+    UserBallot,
+    is_open,
+    listed_voters,
+    missing_required,
+    normalise_ballot,
+    resume_end,
+)
 from b24vote.errors import MethodError
 from b24vote.live import LiveEvent
 from b24vote.methods import vote_texts as texts
@@ -41,7 +49,8 @@ def _emit(ctx: CallContext, target: Target, name: str, params: dict[str, Any], t
     ctx.emit(LiveEvent(name, target.poll.id, target.attach.id, params, to_user))
 
 
-def _voting_event(ctx: CallContext, target: Target, action_uuid: str) -> None:
+def _voting_event(ctx: CallContext, target: Target, ballot: UserBallot | None) -> None:
+    """The ``voting`` event; only public polls name the voter (no actionUuid in it, as on the real server)."""
     poll = target.poll
     public = poll.anonymity == Anonymity.PUBLICLY
     user_id = ctx.caller.user_id
@@ -52,9 +61,8 @@ def _voting_event(ctx: CallContext, target: Target, action_uuid: str) -> None:
         "QUESTIONS": voting_questions(poll),
         "entityId": target.attach.entity_id,
     }
-    ballot = polls.user_ballot(ctx.conn, poll.id, user_id)
-    user = people.get_user(ctx.conn, user_id)
-    if public and user is not None:
+    user = people.get_user(ctx.conn, user_id) if public else None
+    if user is not None:
         params["userAnswerMap"] = answer_map(ballot)
         params["user"] = voter_dto(user)
     _emit(ctx, target, "voting", params)
@@ -128,8 +136,9 @@ def get_answer_voted(ctx: CallContext, params: Params) -> Page:
     if answer_id not in target.poll.answer_ids():
         raise MethodError(403, texts.ACCESS_DENIED_EXCEPTION)
     offset = max(params.integer("start"), 0) // PAGE_SIZE * PAGE_SIZE
-    total = polls.count_voters(ctx.conn, answer_id)
-    ids = polls.voters_of_answer(ctx.conn, answer_id, offset=offset, limit=PAGE_SIZE)
+    answer = next(a for q in target.poll.questions for a in q.answers if a.id == answer_id)
+    total = listed_voters(target.poll, answer)  # the materialised counter, never a COUNT over the ballots
+    ids = polls.voters_of_answer(ctx.conn, answer_id, offset=offset, limit=PAGE_SIZE, total=total)
     users = people.get_users_by_ids(ctx.conn, ids)
     items = [voter_dto(users[uid]) for uid in ids if uid in users]
     after = offset + len(ids)
@@ -175,12 +184,11 @@ def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     stored = polls.insert_ballot(
         ctx.conn, ctx.now, vote_id=poll.id, user_id=user_id, chosen=chosen, visible=not poll.anonymous
     )
-    if stored is None:
-        return []  # a concurrent call stored this voter's ballot first
     touched.questions |= stored[0]
     touched.answers |= stored[1]
     target = _reload(ctx, target)
-    _voting_event(ctx, target, action_uuid)
+    ballot = polls.user_ballot(ctx.conn, poll.id, user_id)
+    _voting_event(ctx, target, ballot)
     _emit(
         ctx,
         target,
@@ -190,19 +198,19 @@ def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
             "AUTHOR_ID": user_id,
             "COUNTER": target.poll.counter,
             "QUESTIONS": voting_questions(target.poll),
-            "userAnswerMap": answer_map(polls.user_ballot(ctx.conn, poll.id, user_id)),
+            "userAnswerMap": answer_map(ballot),
             "entityId": target.attach.entity_id,
             "actionUuid": action_uuid,
         },
         to_user=user_id,
     )
-    return {"attach": format_attach(ctx, target, touched=touched)}
+    return {"attach": format_attach(ctx, target, touched=touched, ballot=ballot)}
 
 
 @registry.add("vote.AttachedVote.recall", scope="vote", write=True)
 def recall(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     target = resolve_readable(ctx, params, signed_grants_read=False)
-    action_uuid = _action_uuid(params)
+    # actionUuid is accepted but has nowhere to go: the `voting` event carries none.
     poll, user_id = target.poll, ctx.caller.user_id
     if not is_open(poll, ctx.now):
         return []  # "Access denied" (cannot participate): an empty success on the wire
@@ -214,8 +222,8 @@ def recall(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     if existing is not None:
         touched.questions, touched.answers = polls.delete_ballot(ctx.conn, poll.id, user_id)
     target = _reload(ctx, target)
-    _voting_event(ctx, target, action_uuid)
-    return {"attach": format_attach(ctx, target, touched=touched)}
+    _voting_event(ctx, target, None)
+    return {"attach": format_attach(ctx, target, touched=touched, ballot=None)}
 
 
 def _editable(ctx: CallContext, params: Params) -> Target:

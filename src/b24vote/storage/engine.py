@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ class Database:
         self.url = normalise_url(url)
         self.dialect = self.url.get_backend_name()
         self.engine = self._make_engine(sqlite_synchronous, pool_size)
+        self._writer_lock: AbstractContextManager[Any] = threading.RLock() if self.dialect == "sqlite" else nullcontext()
 
     def _make_engine(self, synchronous: str, pool_size: int) -> Engine:
         if self.dialect == "sqlite":
@@ -59,8 +61,12 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A connection inside a write transaction: committed when the block ends, rolled back on error."""
-        with self.engine.connect() as conn:
+        """A connection inside a write transaction: committed when the block ends, rolled back on error.
+
+        On SQLite, this process's writers queue on a lock first: SQLite lets one writer in at a time anyway,
+        and its busy handler makes waiting writers sleep and poll, which stretches the tail latency to seconds.
+        """
+        with self._writer_lock, self.engine.connect() as conn:
             conn = conn.execution_options(b24vote_write=True)
             with conn.begin():
                 yield conn

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, insert, select, text, update
+from sqlalchemy import Connection, case, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from b24vote.domain.poll_data import NewPoll
@@ -30,7 +30,6 @@ __all__ = [
     "add_attach",
     "ballot_answer_ids",
     "bind_uuid",
-    "count_voters",
     "create_poll",
     "delete_ballot",
     "find_attach_by_entity",
@@ -221,17 +220,13 @@ def delete_ballot(conn: Connection, vote_id: int, user_id: int) -> tuple[set[int
 
 def insert_ballot(
     conn: Connection, now: datetime, *, vote_id: int, user_id: int, chosen: dict[int, list[int]], visible: bool
-) -> tuple[set[int], set[int]] | None:
-    """Store a ballot and count it; None when the voter already has one (the database refuses a second)."""
-    try:
-        with conn.begin_nested():
-            ballot_id = conn.execute(
-                insert(ballots)
-                .values(vote_id=vote_id, user_id=user_id, visible=visible, date_vote=now)
-                .returning(ballots.c.id)
-            ).scalar_one()
-    except IntegrityError:
-        return None
+) -> tuple[set[int], set[int]]:
+    """Store a ballot and count it; returns the (question, answer) ids whose counters went up."""
+    # The caller holds the voter lock and saw no ballot, so the unique (vote, user) constraint cannot fire
+    # here; should it ever, the whole call fails and rolls back rather than count a vote twice.
+    ballot_id = conn.execute(
+        insert(ballots).values(vote_id=vote_id, user_id=user_id, visible=visible, date_vote=now).returning(ballots.c.id)
+    ).scalar_one()
     for qid, aids in chosen.items():
         bq = conn.execute(
             insert(ballot_questions).values(ballot_id=ballot_id, question_id=qid).returning(ballot_questions.c.id)
@@ -272,26 +267,31 @@ def mark_stop_handled(conn: Connection, vote_id: int) -> bool:
     return result.rowcount == 1
 
 
-def voters_of_answer(conn: Connection, answer_id: int, *, offset: int, limit: int) -> list[int]:
-    """Ids of the visible voters of an answer, in user-id order."""
+def voters_of_answer(
+    conn: Connection, answer_id: int, *, offset: int, limit: int, total: int | None = None
+) -> list[int]:
+    """Ids of the visible voters of an answer, in user-id order.
+
+    With ``total`` (the answer's materialised counter) a page in the back half is read from the end of the
+    index, so the last page of a big answer costs what the first one does instead of an OFFSET scan.
+    """
+    visible = (ballot_answers.c.answer_id == answer_id, ballot_answers.c.visible.is_(True))
+    if total is not None and offset > total // 2:
+        back_limit = min(limit, total - offset)
+        if back_limit <= 0:
+            return []
+        rows = conn.execute(
+            select(ballot_answers.c.user_id)
+            .where(*visible)
+            .order_by(ballot_answers.c.user_id.desc())
+            .offset(total - offset - back_limit)
+            .limit(back_limit)
+        )
+        return [int(r[0]) for r in rows][::-1]
     rows = conn.execute(
-        select(ballot_answers.c.user_id)
-        .where(ballot_answers.c.answer_id == answer_id, ballot_answers.c.visible.is_(True))
-        .order_by(ballot_answers.c.user_id)
-        .offset(offset)
-        .limit(limit)
+        select(ballot_answers.c.user_id).where(*visible).order_by(ballot_answers.c.user_id).offset(offset).limit(limit)
     )
     return [int(r[0]) for r in rows]
-
-
-def count_voters(conn: Connection, answer_id: int) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(ballot_answers)
-            .where(ballot_answers.c.answer_id == answer_id, ballot_answers.c.visible.is_(True))
-        ).scalar_one()
-    )
 
 
 def reserve_uuid(conn: Connection, now: datetime, uuid: str) -> bool:

@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from b24vote.domain.polls import Poll
+from b24vote.domain.polls import Poll, listed_voters
 from b24vote.errors import MethodError
 from b24vote.live import LiveEvent
 from b24vote.methods.params import Params
@@ -107,10 +107,12 @@ def _voter_pages(conn: Connection, poll: Poll, focus: Focus) -> dict[int, VoterP
         for answer in question.answers:
             if answer.counter <= 0:
                 continue
-            total = polls.count_voters(conn, answer.id)
+            total = listed_voters(poll, answer)
             last_page = max(1, -(-total // VOTERS_PER_PAGE))
             page = min(focus.page, last_page) if focus.answer_id == answer.id else 1
-            ids = polls.voters_of_answer(conn, answer.id, offset=(page - 1) * VOTERS_PER_PAGE, limit=VOTERS_PER_PAGE)
+            ids = polls.voters_of_answer(
+                conn, answer.id, offset=(page - 1) * VOTERS_PER_PAGE, limit=VOTERS_PER_PAGE, total=total
+            )
             users = people.get_users_by_ids(conn, ids)
             pages[answer.id] = voter_page(answer.id, [users[i] for i in ids if i in users], total=total, page=page)
     return pages
