@@ -24,9 +24,10 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
+# The printed webhook URL and curl line point at the address served (unless B24VOTE_PUBLIC_URL says otherwise).
 run: install
-	$(BIN)/b24vote init --demo
-	$(BIN)/b24vote serve --host $(HOST) --port $(PORT)
+	B24VOTE_PUBLIC_URL=$${B24VOTE_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/b24vote init --demo
+	B24VOTE_PUBLIC_URL=$${B24VOTE_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/b24vote serve --host $(HOST) --port $(PORT)
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
 $(CHROMIUM):
