@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -12,7 +13,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 
@@ -79,3 +82,27 @@ def base_env(**extra: str) -> dict[str, str]:
 def server_log(proc: subprocess.Popen[str]) -> str:
     """Everything the server printed so far."""
     return Path(proc.log_path).read_text()  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class DemoPortal:
+    """A fresh SQLite database with the demo portal, and the environment to serve it on ``port``."""
+
+    base: str
+    port: int
+    env: dict[str, str]
+    demo: dict[str, Any]
+
+
+def demo_portal(folder: Path, *, scheme: str = "http", **settings: str) -> DemoPortal:
+    """``b24vote init --demo`` on a new database in ``folder``; printed URLs point at the port to serve."""
+    port = free_port()
+    base = f"{scheme}://127.0.0.1:{port}"
+    env = base_env(
+        B24VOTE_DATABASE_URL=f"sqlite:///{folder}/b24vote.db",
+        B24VOTE_PUBLIC_URL=base,
+        B24VOTE_SQLITE_SYNCHRONOUS="NORMAL",
+        **settings,
+    )
+    demo = json.loads(cli("init", "--demo", "--json", env=env).stdout)
+    return DemoPortal(base, port, env, demo)

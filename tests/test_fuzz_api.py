@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from b24vote.config import Settings
 from b24vote.methods.registry import registry
 from b24vote.openapi import build_openapi
-from tests.server import base_env, cli, free_port, running_server, server_log
+from tests.server import cli, demo_portal, running_server, server_log
 
 pytestmark = pytest.mark.slow
 
@@ -100,16 +100,8 @@ def _seed_polls(base: str, hook: str, chat_id: int, voters: list[str]) -> None:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     folder: Path = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = base_env(
-        B24VOTE_DATABASE_URL=f"sqlite:///{folder}/b24vote.db",
-        B24VOTE_PUBLIC_URL=base,
-        B24VOTE_RATE_LIMIT="off",
-        B24VOTE_OPERATING_LIMIT="off",
-        B24VOTE_SQLITE_SYNCHRONOUS="NORMAL",
-    )
-    demo = json.loads(cli("init", "--demo", "--json", env=env).stdout)
+    prepared = demo_portal(folder, B24VOTE_RATE_LIMIT="off", B24VOTE_OPERATING_LIMIT="off")
+    port, base, env, demo = prepared.port, prepared.base, prepared.env, prepared.demo
     voters = [json.loads(cli("webhook", "add", "--user", str(u), "--json", env=env).stdout)["url"] for u in (2, 3)]
     with running_server(env, port=port) as (_, proc):
         hook = demo["webhook_url"].removeprefix(base)

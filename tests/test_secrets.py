@@ -25,7 +25,7 @@ from b24vote.storage import oauth, passwords
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
 from tests.conftest import Portal
-from tests.server import base_env, cli, free_port, running_server, server_log
+from tests.server import cli, demo_portal, running_server, server_log
 from tests.votes import call, send_poll
 from tests.wire import assert_b24_error, assert_envelope
 
@@ -235,16 +235,8 @@ def _read_stream_start(client: httpx.Client, url: str) -> None:
 @pytest.fixture(scope="module")
 def logged_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, dict[str, str]]]:
     folder = tmp_path_factory.mktemp("logs")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = base_env(
-        B24VOTE_DATABASE_URL=f"sqlite:///{folder}/b24vote.db",
-        B24VOTE_PUBLIC_URL=base,
-        B24VOTE_LOG_LEVEL="debug",
-        B24VOTE_ADMIN_TOKEN=ADMIN_TOKEN,
-        B24VOTE_RATE_LIMIT="off",
-    )
-    demo = json.loads(cli("init", "--demo", "--json", env=env).stdout)
+    prepared = demo_portal(folder, B24VOTE_LOG_LEVEL="debug", B24VOTE_ADMIN_TOKEN=ADMIN_TOKEN, B24VOTE_RATE_LIMIT="off")
+    port, base, env, demo = prepared.port, prepared.base, prepared.env, prepared.demo
     cli("user", "password", "1", "--password", PASSWORD, env=env)
     created = json.loads(cli("app", "add", "--name", "Logged", "--json", env=env).stdout)
     issued = json.loads(cli("token", "issue", "--app", created["client_id"], "--user", "1", env=env).stdout)

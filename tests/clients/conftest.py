@@ -27,7 +27,7 @@ from b24vote.storage import people
 from b24vote.storage.engine import Database
 from b24vote.storage.tables import oauth_tokens
 from tests.conftest import IN_CI
-from tests.server import base_env, cli, free_port, running_server, server_log
+from tests.server import cli, demo_portal, running_server, server_log
 
 CONNECTOR = "Bitrix\\Vote\\Attachment\\ImMessageConnector"
 
@@ -114,15 +114,8 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
 @contextmanager
 def live_server(tls: Tls, folder: Path, **settings: str) -> Iterator[Live]:
     """b24vote serving HTTPS on a free port with a new demo portal; B24VOTE_PUBLIC_URL is that https base."""
-    port = free_port()
-    base = f"https://127.0.0.1:{port}"
-    env = base_env(
-        B24VOTE_DATABASE_URL=f"sqlite:///{folder}/b24vote.db",
-        B24VOTE_PUBLIC_URL=base,
-        B24VOTE_SQLITE_SYNCHRONOUS="NORMAL",
-        **settings,
-    )
-    demo = json.loads(cli("init", "--demo", "--json", env=env).stdout)
+    prepared = demo_portal(folder, scheme="https", **settings)
+    port, base, env, demo = prepared.port, prepared.base, prepared.env, prepared.demo
     assert demo["webhook_url"].startswith(f"{base}/rest/1/")
     tls_args = ("--ssl-certfile", str(tls.cert), "--ssl-keyfile", str(tls.key))
     with running_server(env, *tls_args, scheme="https", port=port) as (started, proc):

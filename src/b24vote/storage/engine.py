@@ -35,7 +35,9 @@ class Database:
         self.url = normalise_url(url)
         self.dialect = self.url.get_backend_name()
         self.engine = self._make_engine(sqlite_synchronous, pool_size)
-        self._writer_lock: AbstractContextManager[Any] = threading.RLock() if self.dialect == "sqlite" else nullcontext()
+        self._writer_lock: AbstractContextManager[Any] = (
+            threading.RLock() if self.dialect == "sqlite" else nullcontext()
+        )
 
     def _make_engine(self, synchronous: str, pool_size: int) -> Engine:
         if self.dialect == "sqlite":
