@@ -179,6 +179,35 @@ def vote_row(base: str, world: seed.World, args: argparse.Namespace, label: str)
     return Row(label, result, note)
 
 
+def limit_rows(argv: list[str], env: dict[str, str], world: seed.World, args: argparse.Namespace) -> list[Row]:
+    """What the limits cost: `get` with both limits on (a bucket too big to refuse), in-process and on Redis."""
+    stores = [("in-process", {})]
+    redis_url = os.environ.get("B24VOTE_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+    stores.append(("Redis", {"B24VOTE_REDIS_URL": redis_url}))
+    rows = []
+    for label, extra in stores:
+        name = f"get, 10 voters, limits on ({label})"
+        if args.only.lower() not in name.lower():
+            continue
+        limited = {**env, "B24VOTE_RATE_LIMIT": "1000000000/1000000000", "B24VOTE_OPERATING_LIMIT": "480", **extra}
+        with server(argv, limited) as (base, _):
+            rows.append(
+                Row(
+                    name,
+                    wrk.run(
+                        base,
+                        paths=[f"{hook(1)}/vote.AttachedVote.get"],
+                        body_lua=lua_json({"attachId": world.small.attach_id}),
+                        refuse_lua='not body:find("attach")',
+                        duration=args.duration,
+                        connections=args.connections,
+                    ),
+                    "compare with `get, 10 voters` (limits off)",
+                )
+            )
+    return rows
+
+
 def download_row(base: str, proc: subprocess.Popen[bytes], world: seed.World, args: argparse.Namespace) -> Row:
     httpx.post(f"{base}{hook(1)}/vote.AttachedVote.get", json={"attachId": world.small.attach_id}, timeout=30)
     before = rss_kib(proc.pid, "VmRSS")
@@ -253,6 +282,7 @@ def main() -> None:
         if args.only.lower() in "download":
             with server(argv, env) as (base, proc):
                 rows.append(download_row(base, proc, world, args))
+        rows.extend(limit_rows(argv, env, world, args))
     if not args.skip_postgres and args.only.lower() in "vote, distinct users (postgresql)":
         rows.append(postgres_row(args))
     print(render(rows, baseline, args))
