@@ -236,3 +236,15 @@ def test_put_is_not_allowed(app_client: TestClient, portal: Portal) -> None:
 def test_health(app_client: TestClient) -> None:
     assert app_client.get("/healthz").text == "ok"
     assert app_client.get("/readyz").status_code == 200
+
+
+def test_unicode_digits_that_int_refuses_are_not_ids(app_client: TestClient, portal: Portal) -> None:
+    """'²' passes str.isdigit() but not int(): it must be refused like any non-number, never a 500."""
+    code = portal.hook.rsplit("/", 1)[-1]
+    assert_b24_error(app_client.post(f"/rest/²/{code}/user.current"), "NO_AUTH_FOUND", 401)
+    resp = app_client.post(portal.url("vote.AttachedVote.get"), json={"attachId": "²"})
+    assert_b24_error(resp, "100", 400)
+    resp = app_client.post(portal.url("vote.Integration.Im.send"), json={"chatId": "²", "IM_MESSAGE_VOTE_DATA": {}})
+    assert_b24_error(resp, "100", 400)
+    resp = app_client.post(portal.url("vote.AttachedVote.get"), json={"signedAttachId": "².ab"})
+    assert_b24_error(resp, "ATTACH_NOT_FOUND", 400)

@@ -41,7 +41,7 @@ async def clear_faults(request: Request) -> Response:
 async def delete_fault(request: Request) -> Response:
     raw = request.path_params["rule_id"]
     faults = app_state(request).controls.faults
-    if not raw.isdigit() or not faults.remove(int(raw)):
+    if not raw.isdecimal() or not faults.remove(int(raw)):
         raise not_found(f"no fault rule {raw}")
     return reply({"rules": faults.listing()})
 
@@ -49,7 +49,7 @@ async def delete_fault(request: Request) -> Response:
 def _limit(raw: str | None, size: int) -> int:
     if raw is None:
         return size
-    if not raw.isdigit() or not 1 <= int(raw) <= size:
+    if not raw.isdecimal() or not 1 <= int(raw) <= size:
         raise AdminError(f"limit: must be an integer between 1 and {size}")
     return int(raw)
 

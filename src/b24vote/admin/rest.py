@@ -78,7 +78,7 @@ async def _caller_id(state: AppState, creds: Credentials, method: str) -> int | 
     """The calling user: from the webhook path; for a token, looked up only when a rule names a caller."""
     if creds.is_webhook:
         user = creds.webhook_user or ""
-        return int(user) if user.isdigit() else None
+        return int(user) if user.isdecimal() else None
     token = creds.token
     if not token or len(token) > 256 or not state.controls.faults.wants_caller(method):
         return None
@@ -194,7 +194,7 @@ def _from_path(path: str) -> tuple[Credentials, str, Any]:
 def _caller(creds: Credentials) -> tuple[str, int | None, str | None]:
     if creds.is_webhook:
         user = creds.webhook_user or ""
-        return "webhook", int(user) if user.isdigit() else None, None
+        return "webhook", int(user) if user.isdecimal() else None, None
     if creds.token:
         return "oauth", None, hash_secret(creds.token)
     return "none", None, None

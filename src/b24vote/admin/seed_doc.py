@@ -146,7 +146,7 @@ def _text(raw: dict[str, Any], key: str, path: str, *, required: bool = False, d
 
 
 def _id(value: Any, path: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise SeedError(f"{path}: must be a positive integer id")

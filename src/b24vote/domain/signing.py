@@ -27,7 +27,7 @@ def sign_attach(attach_id: int, secret: str) -> str:
 def unsign_attach(signed: str, secret: str) -> int | None:
     """The attach id when the signature is valid, else None (split on the last dot, as the signer does)."""
     value, dot, signature = signed.rpartition(".")
-    if not dot or not _HEX64.fullmatch(signature) or not value.isdigit():
+    if not dot or not _HEX64.fullmatch(signature) or not value.isdecimal():
         return None
     if not hmac.compare_digest(signature, _signature(value, secret)):
         return None

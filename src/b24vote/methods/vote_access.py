@@ -61,7 +61,7 @@ def int_value(value: Any) -> int | None:
         return int(value) if abs(value) < 2**63 else None
     if isinstance(value, str):
         stripped = value.strip()
-        if stripped.lstrip("+-").isdigit():
+        if stripped.lstrip("+-").isdecimal():
             return int_value(int(stripped))
     return None
 

@@ -52,7 +52,7 @@ def _token_caller(conn: Connection, token: str, now: datetime) -> Caller:
 
 
 def _webhook_caller(conn: Connection, user_part: str, code: str) -> Caller:
-    if not user_part.isdigit() or not code or len(code) > 128:
+    if not user_part.isdecimal() or not code or len(code) > 128:
         raise PlatformError(ErrorCode.NO_AUTH_FOUND)
     user_id = int(user_part)
     wanted = people.hash_secret(code)

@@ -74,7 +74,7 @@ def _session_user(state: AppState, request: Request) -> int | None:
     """The signed-in user from a valid, unexpired session cookie."""
     raw = request.cookies.get(SESSION_COOKIE, "")
     parts = raw.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    if len(parts) != 3 or not parts[0].isdecimal() or not parts[1].isdecimal():
         return None
     body = f"{parts[0]}.{parts[1]}"
     if not hmac.compare_digest(parts[2], _sign(state, "oauth-session", body)):
@@ -131,7 +131,7 @@ def _find_app(state: AppState, client_id: str) -> OAuthApp | None:
 
 def _user_by_login(conn: Connection, login: str) -> int | None:
     login = login.strip()
-    if login.isdigit():
+    if login.isdecimal():
         user = people.get_user(conn, int(login))
     else:
         found, _ = people.find_users(conn, equals={"email": login}, limit=1) if login else ([], 0)

@@ -54,7 +54,7 @@ def parse_rest_path(path: str) -> tuple[Credentials | None, str]:
 
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isdecimal() and int(declared) > limit:
         raise PlatformError(ErrorCode.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0

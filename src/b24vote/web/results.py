@@ -92,9 +92,9 @@ class Focus:
     @classmethod
     def from_query(cls, query: QueryParams) -> Focus:
         answer, page = query.get("answer", ""), query.get("page", "")
-        if not answer.isdigit() or len(answer) > 18:
+        if not answer.isdecimal() or len(answer) > 18:
             return cls()
-        return cls(int(answer), int(page) if page.isdigit() and len(page) < 9 else 1)
+        return cls(int(answer), int(page) if page.isdecimal() and len(page) < 9 else 1)
 
     def query(self) -> str:
         return "?" + urlencode({"answer": self.answer_id, "page": self.page}) if self.answer_id else ""
