@@ -96,6 +96,7 @@ def create_app(
         await state.live.start()
         yield
         await state.live.stop()
+        await database.dispose_async()  # its connections belong to this event loop
         if db is None:
             database.dispose()
 

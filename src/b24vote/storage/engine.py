@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 __all__ = ["Database", "normalise_url"]
+
+T = TypeVar("T")
 
 
 def normalise_url(raw: str) -> URL:
@@ -35,6 +38,13 @@ class Database:
         self.url = normalise_url(url)
         self.dialect = self.url.get_backend_name()
         self.engine = self._make_engine(sqlite_synchronous, pool_size)
+        # PostgreSQL: REST calls run on psycopg's asyncio mode (see run()); the sync engine serves the CLI,
+        # batch commands and streamed reports.
+        self.async_engine: AsyncEngine | None = (
+            create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            if self.dialect == "postgresql"
+            else None
+        )
         self._writer_lock: AbstractContextManager[Any] = (
             threading.RLock() if self.dialect == "sqlite" else nullcontext()
         )
@@ -73,6 +83,25 @@ class Database:
             with conn.begin():
                 yield conn
 
+    async def run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+        """Run ``work`` in one transaction on the asyncio driver, without a worker thread.
+
+        ``work`` is ordinary synchronous SQLAlchemy code: ``run_sync`` hands it a connection whose every
+        statement awaits the asyncio driver underneath (greenlets), so the methods have one implementation.
+        """
+        if self.async_engine is None:
+            raise RuntimeError("the asyncio driver serves PostgreSQL only")
+        async with self.async_engine.connect() as conn, conn.begin() as tx:
+            result = await conn.run_sync(work)
+            if not write:
+                await tx.rollback()
+            return result
+
+    async def dispose_async(self) -> None:
+        """Close the asyncio pool's connections (they belong to the event loop that is ending)."""
+        if self.async_engine is not None:
+            await self.async_engine.dispose()
+
     def ping(self) -> bool:
         """True when the database answers a trivial query."""
         try:
@@ -84,6 +113,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.async_engine is not None:
+            self.async_engine.sync_engine.dispose()
 
 
 def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:

@@ -18,7 +18,7 @@ from b24vote.transport.auth import Credentials, authenticate
 if TYPE_CHECKING:
     from b24vote.state import AppState
 
-__all__ = ["SIGNED_READER", "Outcome", "call_context", "check_scope", "execute", "find_method"]
+__all__ = ["SIGNED_READER", "Outcome", "call_context", "check_scope", "execute", "execute_async", "find_method"]
 
 
 @dataclass(slots=True)
@@ -67,6 +67,50 @@ def check_scope(method: Method, caller: Caller) -> None:
         raise PlatformError(ErrorCode.INSUFFICIENT_SCOPE)
 
 
+def _prepare(state: AppState, name: str, in_batch: bool) -> Method:
+    # The real REST server looks the method up before it checks the credentials.
+    method = find_method(state.registry, name)
+    if in_batch and not method.batchable:
+        raise PlatformError(ErrorCode.ERROR_BATCH_METHOD_NOT_ALLOWED)
+    return method
+
+
+def _run(
+    state: AppState,
+    conn: Connection,
+    method: Method,
+    creds: Credentials,
+    params: dict[str, Any],
+    now: datetime,
+    in_batch: bool,
+) -> Outcome:
+    """The call inside its transaction: authenticate, the limits, the scope, the handler."""
+    stamp = now.timestamp()
+    caller = authenticate(conn, creds, now)
+    if not in_batch and not state.limits.admit(caller.limit_key, stamp):
+        raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
+    check_scope(method, caller)
+    method_key = method.name.lower()
+    if state.limits.blocked(caller.limit_key, method_key, stamp):
+        raise PlatformError(ErrorCode.OPERATION_TIME_LIMIT)
+    ctx = call_context(state, conn, caller, now)
+    started = state.clock.monotonic()
+    try:
+        value = method.handler(ctx, Params(params))
+    finally:
+        # A call that fails still spent its time (limits.md counts every executed call).
+        processing = state.clock.monotonic() - started
+        operating = state.limits.record(caller.limit_key, method_key, processing, stamp)
+    return Outcome(
+        value=value,
+        method=method,
+        caller=caller,
+        processing=processing,
+        events=ctx.events,
+        operating=operating,
+    )
+
+
 def execute(
     state: AppState,
     creds: Credentials,
@@ -80,34 +124,16 @@ def execute(
 
     ``in_batch``: a command of ``batch``, which took the request's place in the leaky bucket already.
     """
-    # The real REST server looks the method up before it checks the credentials.
-    method = find_method(state.registry, name)
-    if in_batch and not method.batchable:
-        raise PlatformError(ErrorCode.ERROR_BATCH_METHOD_NOT_ALLOWED)
-    now = now or state.clock.now()
-    stamp = now.timestamp()
+    method = _prepare(state, name, in_batch)
     transaction = state.db.write if method.write else state.db.read
     with transaction() as conn:
-        caller = authenticate(conn, creds, now)
-        if not in_batch and not state.limits.admit(caller.limit_key, stamp):
-            raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
-        check_scope(method, caller)
-        method_key = method.name.lower()
-        if state.limits.blocked(caller.limit_key, method_key, stamp):
-            raise PlatformError(ErrorCode.OPERATION_TIME_LIMIT)
-        ctx = call_context(state, conn, caller, now)
-        started = state.clock.monotonic()
-        try:
-            value = method.handler(ctx, Params(params))
-        finally:
-            # A call that fails still spent its time (limits.md counts every executed call).
-            processing = state.clock.monotonic() - started
-            operating = state.limits.record(caller.limit_key, method_key, processing, stamp)
-    return Outcome(
-        value=value,
-        method=method,
-        caller=caller,
-        processing=processing,
-        events=ctx.events,
-        operating=operating,
-    )
+        return _run(state, conn, method, creds, params, now or state.clock.now(), in_batch)
+
+
+async def execute_async(
+    state: AppState, creds: Credentials, name: str, params: dict[str, Any], now: datetime | None = None
+) -> Outcome:
+    """:func:`execute` on the asyncio driver (PostgreSQL): the same code, with no worker thread."""
+    method = _prepare(state, name, False)
+    when = now or state.clock.now()
+    return await state.db.run(lambda conn: _run(state, conn, method, creds, params, when, False), write=method.write)
