@@ -31,12 +31,14 @@ class Touched:
     answers: set[int] = field(default_factory=set)
 
 
-def result_url(ctx: CallContext, target: Target) -> str:
-    return "/vote-result/" + (target.attach.uid or sign_attach(target.attach.id, ctx.secret_key))
+def result_url(target: Target, signed: str) -> str:
+    """``resultUrl``: the result page of the attach's UID, or of its signed id when it has none (feed polls)."""
+    return "/vote-result/" + (target.attach.uid or signed)
 
 
-def download_url(ctx: CallContext, target: Target) -> str:
-    return DOWNLOAD_PATH + sign_attach(target.attach.id, ctx.secret_key)
+def download_url(ctx: CallContext, target: Target, signed: str | None = None) -> str:
+    """``downloadUrl``: the report of the attach, reachable with its signed id alone."""
+    return DOWNLOAD_PATH + (signed or sign_attach(target.attach.id, ctx.secret_key))
 
 
 def _counter(value: int, touched: bool) -> int | str:
@@ -140,8 +142,8 @@ def format_attach(
         "canRevote": participate and poll.revote_allowed,
         "isVoted": ballot is not None,
         "signedAttachId": signed,
-        "resultUrl": "/vote-result/" + (attach.uid or signed),
-        "downloadUrl": DOWNLOAD_PATH + signed,
+        "resultUrl": result_url(target, signed),
+        "downloadUrl": download_url(ctx, target, signed),
         "entityId": attach.entity_id,
         "isFinished": is_finished(poll, ctx.now),
     }
