@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from b24vote.app import create_app
 from b24vote.clock import Clock
 from b24vote.config import Settings
 from b24vote.storage.engine import Database
-from b24vote.storage.snapshots import delete_snapshot, list_snapshots
+from b24vote.storage.snapshots import delete_snapshot, list_snapshots, portal_tables
 
 TOKEN = "admin-token-for-tests"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -45,3 +46,9 @@ def admin_error(client: TestClient, method: str, path: str, body: Any, status: i
     for fragment in fragments:
         assert fragment in found["error_description"], found
     return str(found["error_description"])
+
+
+def portal_rows(db: Database) -> int:
+    """How many rows the portal's tables hold together (what reset and restore act on)."""
+    with db.read() as conn:
+        return sum(int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in portal_tables())

@@ -6,15 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from b24vote.clock import FrozenClock
 from b24vote.config import Settings
 from b24vote.domain.polls import Anonymity
 from b24vote.storage.engine import Database
-from b24vote.storage.snapshots import portal_tables
-from tests.admin_helpers import BEARER, admin, admin_client, admin_error
+from tests.admin_helpers import BEARER, admin, admin_client, admin_error, portal_rows
 from tests.wire import assert_envelope
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "seed.yaml"
@@ -24,11 +22,6 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "seed.yaml"
 def client(settings: Settings, db: Database, clock: FrozenClock) -> Iterator[TestClient]:
     with admin_client(settings, db, clock) as client:
         yield client
-
-
-def _rows(db: Database) -> int:
-    with db.read() as conn:
-        return sum(int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in portal_tables())
 
 
 def _seed_yaml(client: TestClient, text: str, status: int = 200) -> dict[str, object]:
@@ -140,7 +133,7 @@ def test_errors_name_the_path_and_change_nothing(client: TestClient, db: Databas
     body = _seed_yaml(client, doc, 400)
     assert body["error"] == "INVALID_REQUEST"
     assert message in str(body["error_description"]), body
-    assert _rows(db) == 0
+    assert portal_rows(db) == 0
 
 
 def test_json_content_type_is_parsed_as_json(client: TestClient) -> None:

@@ -11,9 +11,8 @@ from starlette.testclient import TestClient
 from b24vote.clock import FrozenClock
 from b24vote.config import Settings
 from b24vote.storage.engine import Database
-from b24vote.storage.snapshots import portal_tables
 from b24vote.storage.tables import users
-from tests.admin_helpers import admin, admin_client, admin_error
+from tests.admin_helpers import admin, admin_client, admin_error, portal_rows
 from tests.conftest import Portal
 from tests.votes import call, cast, send_poll
 from tests.wire import assert_b24_error, assert_envelope
@@ -25,15 +24,10 @@ def client(settings: Settings, db: Database, clock: FrozenClock) -> Iterator[Tes
         yield client
 
 
-def _rows(db: Database) -> int:
-    with db.read() as conn:
-        return sum(int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in portal_tables())
-
-
 def test_reset_to_empty(client: TestClient, db: Database, portal: Portal) -> None:
     send_poll(client, portal)
     assert admin(client, "POST", "/reset") == {"seed": "empty"}
-    assert _rows(db) == 0
+    assert portal_rows(db) == 0
     assert_b24_error(client.get(portal.url("user.current")), "NO_AUTH_FOUND", 401)
 
 
@@ -67,7 +61,7 @@ def test_snapshot_round_trip(client: TestClient, db: Database, portal: Portal) -
     cast(client, portal, poll, poll.answer_ids[0])
     cast(client, portal, poll, poll.answer_ids[1], hook=portal.bob_hook)
     before = _answers(client, portal, poll.attach_id)
-    rows = _rows(db)
+    rows = portal_rows(db)
     saved = admin(client, "POST", "/snapshots/base")
     assert saved["name"] == "base" and sum(saved["rows"].values()) == rows and saved["rows"]["vote_ballots"] == 2
 
@@ -79,7 +73,7 @@ def test_snapshot_round_trip(client: TestClient, db: Database, portal: Portal) -
 
     restored = admin(client, "POST", "/snapshots/base/restore")
     assert restored["name"] == "base"
-    assert _rows(db) == rows
+    assert portal_rows(db) == rows
     assert _answers(client, portal, poll.attach_id) == before
     again = send_poll(client, portal)  # ids continue right after the snapshot's rows, on both backends
     assert (again.vote_id, again.attach_id, again.message_id) == (later.vote_id, later.attach_id, later.message_id)
