@@ -41,10 +41,6 @@ GET_MANY_LIMIT = 50
 PAGE_SIZE = 50  # REST pages getAnswerVoted by the standard `start` parameter, 50 at a time
 
 
-def _reload(ctx: CallContext, target: Target) -> Target:
-    return reload(ctx, target)
-
-
 def _emit(ctx: CallContext, target: Target, name: str, params: dict[str, Any], to_user: int | None = None) -> None:
     ctx.emit(LiveEvent(name, target.poll.id, target.attach.id, params, to_user))
 
@@ -186,7 +182,7 @@ def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     )
     touched.questions |= stored[0]
     touched.answers |= stored[1]
-    target = _reload(ctx, target)
+    target = reload(ctx, target)
     ballot = polls.user_ballot(ctx.conn, poll.id, user_id)
     _voting_event(ctx, target, ballot)
     _emit(
@@ -221,7 +217,7 @@ def recall(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     touched = Touched()
     if existing is not None:
         touched.questions, touched.answers = polls.delete_ballot(ctx.conn, poll.id, user_id)
-    target = _reload(ctx, target)
+    target = reload(ctx, target)
     _voting_event(ctx, target, None)
     return {"attach": format_attach(ctx, target, touched=touched, ballot=None)}
 
