@@ -14,20 +14,21 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 import trustme
-from sqlalchemy import update
 
 from b24vote.storage import people
 from b24vote.storage.engine import Database
-from b24vote.storage.tables import oauth_tokens
 from tests.conftest import IN_CI
 from tests.server import cli, demo_portal, running_server, server_log
+
+# The emulator's admin API moves the server's clock (expired tokens without an hour's wait).
+ADMIN_TOKEN = "clients-admin-token"
 
 CONNECTOR = "Bitrix\\Vote\\Attachment\\ImMessageConnector"
 
@@ -57,6 +58,7 @@ class Live:
     chat_id: int
     user_ids: list[int]
     proc: Any
+    ca: Path
 
     @property
     def host(self) -> str:
@@ -82,18 +84,45 @@ class Live:
         reply: dict[str, Any] = json.loads(self.cli("token", "issue", "--app", app.client_id, "--user", str(user)))
         return reply
 
-    def expire_access_tokens(self) -> int:
-        """Make every access token expired now, as an hour's wait would (the server's clock cannot be moved).
+    def _admin(self, body: dict[str, Any]) -> None:
+        resp = httpx.post(
+            f"{self.base}/_b24vote/clock",
+            json=body,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            verify=ssl.create_default_context(cafile=str(self.ca)),
+            timeout=10,
+        )
+        assert resp.status_code == 200, resp.text
 
-        Only the stored expiry changes; the server then answers ``expired_token`` through its own code path.
-        """
-        db = Database(self.database_url)
+    def advance_clock(self, seconds: float) -> None:
+        """Move the server's clock forward (the emulator's admin API), as a wait of ``seconds`` would."""
+        self._admin({"advance": seconds})
+
+    @contextmanager
+    def clock_ahead(self, seconds: float) -> Iterator[None]:
+        """The server's clock ``seconds`` ahead for the block, then back on real time for the next test."""
+        self.advance_clock(seconds)
         try:
-            with db.write() as conn:
-                past = datetime.now(UTC) - timedelta(minutes=1)
-                return conn.execute(update(oauth_tokens).values(access_expires_at=past)).rowcount
+            yield
         finally:
-            db.dispose()
+            self._admin({"reset": True})
+
+    def refresh(self, app: OAuthApp, refresh_token: str) -> dict[str, Any]:
+        """A new token pair from the server's token endpoint (so its expiry follows the server's clock)."""
+        resp = httpx.get(
+            f"{self.base}/oauth/token/",
+            params={
+                "grant_type": "refresh_token",
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "refresh_token": refresh_token,
+            },
+            verify=ssl.create_default_context(cafile=str(self.ca)),
+            timeout=10,
+        )
+        assert resp.status_code == 200, resp.text
+        reply: dict[str, Any] = resp.json()
+        return reply
 
     def log(self) -> str:
         return server_log(self.proc)
@@ -114,13 +143,13 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
 @contextmanager
 def live_server(tls: Tls, folder: Path, **settings: str) -> Iterator[Live]:
     """b24vote serving HTTPS on a free port with a new demo portal; B24VOTE_PUBLIC_URL is that https base."""
-    prepared = demo_portal(folder, scheme="https", **settings)
+    prepared = demo_portal(folder, scheme="https", B24VOTE_ADMIN_TOKEN=ADMIN_TOKEN, **settings)
     port, base, env, demo = prepared.port, prepared.base, prepared.env, prepared.demo
     assert demo["webhook_url"].startswith(f"{base}/rest/1/")
     tls_args = ("--ssl-certfile", str(tls.cert), "--ssl-keyfile", str(tls.key))
     with running_server(env, *tls_args, scheme="https", port=port) as (started, proc):
         assert started == base
-        yield Live(base, env, demo["webhook_url"], demo["chat_id"], demo["user_ids"], proc)
+        yield Live(base, env, demo["webhook_url"], demo["chat_id"], demo["user_ids"], proc, tls.ca)
         # An SDK exception kept in a reference cycle holds its keep-alive TLS connection open, and uvicorn's
         # graceful shutdown would wait its full 10 s for it: collect such cycles before stopping the server.
         gc.collect()

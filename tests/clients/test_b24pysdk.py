@@ -213,18 +213,17 @@ def test_sdk_refreshes_ahead_when_its_stored_expiry_has_passed(oauth_server: Liv
 def test_expired_token_answer_is_refreshed_and_retried(oauth_server: Live, poll: Poll) -> None:
     token = oauth_token(oauth_server, oauth_server.new_app(), user=2)
     client = Client(token, timeout=15)
-    assert oauth_server.expire_access_tokens() >= 1
-    before, log_before = token.auth_token, oauth_server.log()
+    with oauth_server.clock_ahead(3601):  # an hour later on the server: the SDK's token has expired
+        before, log_before = token.auth_token, oauth_server.log()
+        assert attach_id_of(client, poll) == poll.attach_id  # 401 expired_token, refresh at b24vote, retry
+        assert token.auth_token != before
+        assert count_status(oauth_server.log(), 401) == count_status(log_before, 401) + 1
 
-    assert attach_id_of(client, poll) == poll.attach_id  # 401 expired_token, refresh at b24vote, retry
-    assert token.auth_token != before
-    assert count_status(oauth_server.log(), 401) == count_status(log_before, 401) + 1
-
-    oauth_server.expire_access_tokens()
-    token.refresh_token = None  # a one-off token cannot be refreshed: the SDK raises the server's error
-    with pytest.raises(BitrixAPIExpiredToken) as raised:
-        attach_id_of(client, poll)
-    assert raised.value.response.status_code == 401
+        oauth_server.advance_clock(3601)
+        token.refresh_token = None  # a one-off token cannot be refreshed: the SDK raises the server's error
+        with pytest.raises(BitrixAPIExpiredToken) as raised:
+            attach_id_of(client, poll)
+        assert raised.value.response.status_code == 401
 
 
 # --- QUERY_LIMIT_EXCEEDED ------------------------------------------------------------------------------------

@@ -81,9 +81,10 @@ def test_get_all_pages_past_fifty(live: Live, tls: Tls, crowd: Crowd) -> None:
 def test_oauth_token_func_is_asked_again_after_expired_token(live: Live, tls: Tls) -> None:
     app = live.new_app()
     expired = live.issue_token(app)["access_token"]
-    live.expire_access_tokens()
-    fresh = live.issue_token(app)["access_token"]
-    out = drive(tls, "oauth", f"{live.base}/rest/", expired, fresh)
+    spare = live.issue_token(app)
+    with live.clock_ahead(3601):  # an hour later on the server: the first token has expired
+        fresh = live.refresh(app, spare["refresh_token"])["access_token"]
+        out = drive(tls, "oauth", f"{live.base}/rest/", expired, fresh)
     assert out["envelope"]["result"] == []
     assert out["tokens_used"] == 2  # 401 expired_token made the client call token_func again
 
