@@ -71,8 +71,9 @@ def oauth_error(resp: httpx.Response, code: str, status: int) -> None:
     assert list(body) == ["error", "error_description"] and body["error"] == code, body
 
 
-def issue(client: TestClient, app: App, code: str) -> dict[str, object]:
-    resp = client.get(
+def exchange(client: TestClient, app: App, code: str) -> httpx.Response:
+    """The authorization-code grant at the token endpoint."""
+    return client.get(
         "/oauth/token/",
         params={
             "grant_type": "authorization_code",
@@ -81,6 +82,10 @@ def issue(client: TestClient, app: App, code: str) -> dict[str, object]:
             "code": code,
         },
     )
+
+
+def issue(client: TestClient, app: App, code: str) -> dict[str, object]:
+    resp = exchange(client, app, code)
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
 
@@ -142,15 +147,7 @@ def test_authorization_code_flow(app_client: TestClient, app: App, portal: Porta
     assert me["ID"] == str(portal.admin)
     # The code is single-use.
     oauth_error(
-        app_client.get(
-            "/oauth/token/",
-            params={
-                "grant_type": "authorization_code",
-                "client_id": app.client_id,
-                "client_secret": app.secret,
-                "code": query["code"][0],
-            },
-        ),
+        exchange(app_client, app, query["code"][0]),
         "invalid_grant",
         400,
     )
@@ -200,15 +197,7 @@ def test_authorization_code_lives_thirty_seconds(app_client: TestClient, app: Ap
     code = code_from(sign_in_and_allow(app_client, app))
     clock.advance(30)
     oauth_error(
-        app_client.get(
-            "/oauth/token/",
-            params={
-                "grant_type": "authorization_code",
-                "client_id": app.client_id,
-                "client_secret": app.secret,
-                "code": code,
-            },
-        ),
+        exchange(app_client, app, code),
         "invalid_grant",
         400,
     )
