@@ -130,7 +130,11 @@ def add_ballots(conn: Connection, poll: Poll, lo: int, hi: int, *, answer_index:
             [(i + offset_q, i + offset_b, poll.vote_id, poll.question_id, answer, i, True, "") for i in ids],
         )
     count = hi - lo + 1
-    conn.execute(update(votes).where(votes.c.id == poll.vote_id).values(counter=votes.c.counter + count))
+    conn.execute(
+        update(votes)
+        .where(votes.c.id == poll.vote_id)
+        .values(counter=votes.c.counter + count, version=polls.new_version())  # the counters changed
+    )
     conn.execute(
         update(vote_questions)
         .where(vote_questions.c.id == poll.question_id)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from b24vote.app import create_app
+from b24vote.clock import FrozenClock
+from b24vote.config import Settings
+from b24vote.storage.engine import Database
 from tests.conftest import Portal
 from tests.wire import assert_b24_error, assert_envelope
 
@@ -248,3 +255,34 @@ def test_unicode_digits_that_int_refuses_are_not_ids(app_client: TestClient, por
     assert_b24_error(resp, "100", 400)
     resp = app_client.post(portal.url("vote.AttachedVote.get"), json={"signedAttachId": "².ab"})
     assert_b24_error(resp, "ATTACH_NOT_FOUND", 400)
+
+
+def test_rest_under_a_root_path(settings: Settings, db: Database, clock: FrozenClock, portal: Portal) -> None:
+    # Behind a proxy that serves b24vote below /portal (uvicorn --root-path /portal).
+    with TestClient(create_app(settings, clock=clock, db=db), root_path="/portal") as client:
+        assert assert_envelope(client.get("/portal" + portal.url("user.current")))["ID"] == str(portal.admin)
+        assert client.get("/portal/healthz").text == "ok"
+
+
+def test_head_is_answered_like_get(app_client: TestClient, portal: Portal) -> None:
+    resp = app_client.head(portal.url("user.current"))
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/json; charset=utf-8"
+
+
+def test_a_client_gone_before_its_body_arrived_gets_no_reply(
+    settings: Settings, db: Database, clock: FrozenClock, portal: Portal, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings, clock=clock, db=db)
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    path = portal.url("user.current")
+    scope = {"type": "http", "method": "POST", "path": path, "root_path": "", "query_string": b"", "scheme": "http",
+             "headers": [(b"content-type", b"application/json")], "client": ("127.0.0.1", 1)}  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    assert sent == [] and not [r for r in caplog.records if r.levelname == "ERROR"]

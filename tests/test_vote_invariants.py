@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from b24vote.app import create_app
 from b24vote.clock import FrozenClock
 from b24vote.config import Settings
-from b24vote.storage import people
+from b24vote.storage import people, reads
 from b24vote.storage.admin import wipe
 from b24vote.storage.engine import Database
 from b24vote.storage.tables import ballot_answers, ballots, vote_answers, vote_questions, votes
@@ -122,6 +122,14 @@ def run_machine(database: Database, field_type: int, options: int) -> None:
             assert (mine == []) == (1 not in self.model)
             if 1 in self.model:
                 assert sorted(int(a) for a in mine[self.qid]) == sorted(self.model[1])
+
+        @invariant()
+        def cached_questions_are_the_rows(self) -> None:
+            with database.read() as conn:
+                for vote_id, version in conn.execute(select(votes.c.id, votes.c.version)).all():
+                    cached = reads.QUESTIONS.get((vote_id, version))
+                    if cached is not None:
+                        assert cached == reads.questions_of(conn, [vote_id])[vote_id]
 
         @invariant()
         def counters_equal_rows(self) -> None:

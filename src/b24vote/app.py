@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -14,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from b24vote.admin.controls import Controls
 from b24vote.admin.rest import RestRecorder
@@ -36,7 +38,7 @@ from b24vote.transport.envelope import JSONResponse, error_response
 from b24vote.transport.oauth import token_endpoint
 from b24vote.transport.oauth_pages import AUTHORIZE_PATH, authorize_endpoint
 from b24vote.transport.observe import Metrics, ObserveMiddleware
-from b24vote.transport.routes import rest_endpoint
+from b24vote.transport.routes import REST_PREFIX, rest_app
 from b24vote.web.api_docs import api_docs_routes
 from b24vote.web.download import AJAX_PATH, ajax_endpoint
 from b24vote.web.results import results_routes
@@ -73,9 +75,35 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(PlatformError(ErrorCode.INTERNAL_SERVER_ERROR))
 
 
-def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None
-) -> Starlette:
+class B24Vote(Starlette):
+    """The application: REST calls go straight to their endpoint, everything else through Starlette's router.
+
+    ``/rest/`` is the hot path: its endpoint answers every error itself (in the Bitrix24 envelope), so the
+    router, the error middleware and the exception handlers would only add their cost to each call.
+    """
+
+    def __init__(self, *, rest: ASGIApp, **options: Any) -> None:
+        super().__init__(**options)
+        self._rest = rest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and rest_path_of(scope):
+            scope["app"] = self
+            await self._rest(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def rest_path_of(scope: Scope) -> bool:
+    """True for a path below ``/rest/`` (under the root path the server was given, if any)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path.startswith(REST_PREFIX)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None) -> B24Vote:
     """Build the ASGI application. The database must already be migrated (``b24vote init``)."""
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
@@ -96,12 +124,12 @@ def create_app(
         await state.live.start()
         yield
         await state.live.stop()
+        database.release_kept()  # the event loop's reader connection (the lifespan runs on that thread)
         await database.dispose_async()  # its connections belong to this event loop
         if db is None:
             database.dispose()
 
     routes = [
-        Route("/rest/{path:path}", RestRecorder(rest_endpoint), methods=["GET", "POST"]),
         # b24phpsdk joins its default server URL and "/oauth/token/" into "//oauth/token/".
         *(Route(path, token_endpoint, methods=["GET", "POST"]) for path in ("/oauth/token/", "//oauth/token/")),
         Route(AUTHORIZE_PATH, authorize_endpoint, methods=["GET", "POST"]),
@@ -115,11 +143,12 @@ def create_app(
     ]
     collectors = Metrics()
     collectors.watch_pool(database.engine)
-    app = Starlette(
+    app = B24Vote(
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(ObserveMiddleware, metrics=collectors, methods=registry)],
         exception_handlers={HTTPException: _http_error, 500: _http_error},
+        rest=ObserveMiddleware(RestRecorder(rest_app), metrics=collectors, methods=registry),
     )
     app.state.b24 = state
     app.state.metrics = collectors

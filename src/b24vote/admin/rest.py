@@ -1,6 +1,6 @@
 """The emulator's hooks into the REST endpoint: fault rules before a call runs, the journal once it answered.
 
-``rest_endpoint`` calls :func:`before_call` as soon as it knows the method, the credentials and the
+``rest_app`` calls :func:`before_call` as soon as it knows the method, the credentials and the
 parameters; :class:`RestRecorder` wraps the endpoint to journal every call and to cut the connection of a
 call that a ``drop`` rule picked. Both do nothing unless the admin API is enabled.
 """
@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from b24vote.admin.journal import mask_params
@@ -26,8 +23,6 @@ from b24vote.storage.people import hash_secret
 from b24vote.transport.auth import Credentials
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from b24vote.state import AppState
 
 __all__ = ["RestRecorder", "before_call"]
@@ -48,14 +43,12 @@ class CallInfo:
     drop: bool = False
 
 
-async def before_call(
-    request: Request, state: AppState, creds: Credentials, method: str, params: dict[str, Any]
-) -> None:
+async def before_call(scope: Scope, state: AppState, creds: Credentials, method: str, params: dict[str, Any]) -> None:
     """Note the call for the journal, then apply the first fault rule that fires for it (may raise)."""
     if not state.settings.admin_token:
         return
     info = CallInfo(creds, method, mask_params(params))
-    setattr(request.state, _KEY, info)
+    scope.setdefault("state", {})[_KEY] = info
     faults = state.controls.faults
     if not faults.active:
         return
@@ -119,8 +112,8 @@ class _Seen:
 class RestRecorder:
     """ASGI wrapper of the REST endpoint: journals each call and cuts the connection for ``drop`` faults."""
 
-    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
-        self.app: ASGIApp = request_response(endpoint)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: AppState = scope["app"].state.b24

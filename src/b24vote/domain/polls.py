@@ -108,6 +108,8 @@ class Poll:
     date_end: datetime
     counter: int
     questions: tuple[Question, ...]
+    # Changes whenever a question's or an answer's row does (a fresh random number): names their content.
+    version: int = 0
 
     @property
     def revote_allowed(self) -> bool:

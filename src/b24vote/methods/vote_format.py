@@ -8,8 +8,10 @@ counters the current call changed, which are ints; an empty map is ``[]``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
+from b24vote.cache import BoundedCache
 from b24vote.domain.people import User
 from b24vote.domain.polls import Answer, Poll, Question, UserBallot, is_finished, is_open, percent
 from b24vote.domain.signing import sign_attach
@@ -94,6 +96,24 @@ def _question(ctx: CallContext, attach_id: int, question: Question, touched: Tou
     }
 
 
+# QUESTIONS as a read renders them, by (attach id, vote id, version, time zone); never mutated once stored.
+_RENDERED: BoundedCache[tuple[int, int, int, tzinfo], dict[str, Any] | list[Any]] = BoundedCache(limit=10_000)
+
+
+def _questions(ctx: CallContext, target: Target, touched: Touched) -> dict[str, Any] | list[Any]:
+    poll, attach_id = target.poll, target.attach.id
+    fresh = poll.version != 0 and not touched.questions and not touched.answers  # 0: written outside b24vote
+    key = (attach_id, poll.id, poll.version, ctx.tz)
+    if fresh and (found := _RENDERED.get(key)) is not None:
+        return found
+    rendered: dict[str, Any] | list[Any] = {
+        str(q.id): _question(ctx, attach_id, q, touched) for q in poll.questions
+    } or []
+    if fresh:
+        _RENDERED.put(key, rendered)
+    return rendered
+
+
 def answer_map(ballot: UserBallot | None) -> dict[str, Any] | list[Any]:
     """``userAnswerMap``: the caller's choices keyed by question and answer id, or ``[]``."""
     if ballot is None or not ballot.choices:
@@ -126,14 +146,14 @@ def format_attach(
     poll, attach = target.poll, target.attach
     touched = touched or Touched()
     if ballot is _UNSET:
-        ballot = reads.ballots_of(ctx.conn, [poll.id], ctx.caller.user_id).get(poll.id)
+        ballot = reads.ballot_of(ctx.conn, poll.id, ctx.caller.user_id)
     participate = can_read(ctx, target) and is_open(poll, ctx.now)
     signed = sign_attach(attach.id, ctx.secret_key)
     return {
         "ID": attach.id,
         "VOTE_ID": poll.id,
         "COUNTER": poll.counter,
-        "QUESTIONS": {str(q.id): _question(ctx, attach.id, q, touched) for q in poll.questions} or [],
+        "QUESTIONS": _questions(ctx, target, touched),
         "ANONYMITY": poll.anonymity,
         "OPTIONS": poll.options,
         "userAnswerMap": answer_map(ballot),

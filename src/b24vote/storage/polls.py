@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,7 @@ __all__ = [
     "lock_voter",
     "mark_stop_handled",
     "message_for_uuid",
+    "new_version",
     "report_rows",
     "reserve_uuid",
     "set_date_end",
@@ -56,6 +58,12 @@ class Message:
     author_id: int
 
 
+def new_version() -> int:
+    """A poll's next ``version``: random, so that no two contents ever share one (not even across a reset or
+    a restored snapshot, where ids and the emulator's frozen clock repeat)."""
+    return secrets.randbits(62)
+
+
 def create_poll(conn: Connection, now: datetime, *, author_id: int, poll: NewPoll, date_end: datetime) -> int:
     """Store a new poll with its questions and answers (sorted 10, 20, 30… as the vote module does)."""
     vote_id = conn.execute(
@@ -69,6 +77,7 @@ def create_poll(conn: Connection, now: datetime, *, author_id: int, poll: NewPol
             date_end=date_end,
             counter=0,
             timestamp_x=now,
+            version=new_version(),
         )
         .returning(votes.c.id)
     ).scalar_one()
@@ -171,7 +180,7 @@ def load_poll(conn: Connection, vote_id: int) -> Poll | None:
 
 
 def user_ballot(conn: Connection, vote_id: int, user_id: int) -> UserBallot | None:
-    return reads.ballots_of(conn, [vote_id], user_id).get(vote_id)
+    return reads.ballot_of(conn, vote_id, user_id)
 
 
 def lock_voter(conn: Connection, vote_id: int, user_id: int) -> None:
@@ -184,7 +193,9 @@ def _bump(conn: Connection, vote_id: int, question_ids: Iterable[int], answer_id
     def change(column: Any) -> Any:
         return column + 1 if step > 0 else case((column > 0, column - 1), else_=0)
 
-    conn.execute(update(votes).where(votes.c.id == vote_id).values(counter=change(votes.c.counter)))
+    conn.execute(
+        update(votes).where(votes.c.id == vote_id).values(counter=change(votes.c.counter), version=new_version())
+    )
     qids, aids = list(question_ids), list(answer_ids)
     if qids:
         conn.execute(

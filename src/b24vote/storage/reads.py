@@ -1,8 +1,11 @@
 """The hot read path: a poll with everything a call needs in a few prepared statements.
 
-``get`` is the most frequent call. Its poll, attach, message and the caller's membership come in one query,
-questions and answers in a second, the caller's ballot in a third; the statements are built once at import so
-SQLAlchemy only binds and runs them.
+``get`` is the most frequent call. Its poll, attach, message and the caller's membership come in one query
+and the caller's ballot in a second, both run straight on the driver's cursor (:mod:`b24vote.storage.raw`).
+Questions and answers change only together with the vote's ``version`` (a fresh random number written in the
+same transaction, see :func:`b24vote.storage.polls.new_version`), so they are read once per version and kept
+in a per-process cache: a snapshot restored later brings its own versions back with its own rows, so a
+cached version always names the rows it was read from.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select
 
+from b24vote.cache import BoundedCache
 from b24vote.domain.polls import Answer, Attach, BallotChoice, Poll, Question, UserBallot
+from b24vote.storage.raw import Prepared, utc
 from b24vote.storage.tables import (
     attaches,
     ballot_answers,
@@ -28,8 +33,10 @@ from b24vote.storage.tables import (
 )
 
 __all__ = [
+    "QUESTIONS",
     "LoadedPoll",
     "WebhookRow",
+    "ballot_of",
     "ballots_of",
     "load_by_attach_id",
     "load_by_entities",
@@ -67,6 +74,7 @@ _TARGET = select(
     votes.c.date_start,
     votes.c.date_end,
     votes.c.counter,
+    votes.c.version,
     messages.c.chat_id,
     messages.c.author_id.label("message_author"),
     chat_members.c.user_id.label("member"),
@@ -78,9 +86,9 @@ _TARGET = select(
         and_(chat_members.c.chat_id == messages.c.chat_id, chat_members.c.user_id == bindparam("viewer")),
     )
 )
-_BY_ID = _TARGET.where(attaches.c.id == bindparam("attach_id"))
-_BY_UID = _TARGET.where(attaches.c.uid == bindparam("uid"))
-_BY_ENTITY = (
+_BY_ID = Prepared(_TARGET.where(attaches.c.id == bindparam("attach_id")))
+_BY_UID = Prepared(_TARGET.where(attaches.c.uid == bindparam("uid")))
+_BY_ENTITY = Prepared(
     _TARGET.where(
         attaches.c.module_key == bindparam("module"),
         attaches.c.entity_type_key == bindparam("entity_type"),
@@ -97,6 +105,7 @@ _BY_ENTITIES = _TARGET.where(
 
 _QUESTIONS = (
     select(
+        votes.c.version,
         vote_questions.c.vote_id,
         vote_questions.c.id,
         vote_questions.c.c_sort,
@@ -112,8 +121,12 @@ _QUESTIONS = (
         vote_answers.c.timestamp_x.label("a_timestamp"),
         vote_answers.c.reaction.label("a_reaction"),
     )
-    .select_from(vote_questions.outerjoin(vote_answers, vote_answers.c.question_id == vote_questions.c.id))
-    .where(vote_questions.c.vote_id.in_(bindparam("vote_ids", expanding=True)))
+    .select_from(
+        votes.join(vote_questions, vote_questions.c.vote_id == votes.c.id).outerjoin(
+            vote_answers, vote_answers.c.question_id == vote_questions.c.id
+        )
+    )
+    .where(votes.c.id.in_(bindparam("vote_ids", expanding=True)))
     .order_by(
         vote_questions.c.vote_id,
         vote_questions.c.c_sort,
@@ -123,22 +136,30 @@ _QUESTIONS = (
     )
 )
 
+_BALLOT_COLUMNS = (
+    ballots.c.vote_id,
+    ballots.c.id.label("ballot_id"),
+    ballot_answers.c.id,
+    ballot_answers.c.ballot_question_id,
+    ballot_answers.c.question_id,
+    ballot_answers.c.answer_id,
+    ballot_answers.c.message,
+)
+_BALLOT_FROM = ballots.outerjoin(ballot_answers, ballot_answers.c.ballot_id == ballots.c.id)
 _BALLOTS = (
-    select(
-        ballots.c.vote_id,
-        ballots.c.id.label("ballot_id"),
-        ballot_answers.c.id,
-        ballot_answers.c.ballot_question_id,
-        ballot_answers.c.question_id,
-        ballot_answers.c.answer_id,
-        ballot_answers.c.message,
-    )
-    .select_from(ballots.outerjoin(ballot_answers, ballot_answers.c.ballot_id == ballots.c.id))
+    select(*_BALLOT_COLUMNS)
+    .select_from(_BALLOT_FROM)
     .where(ballots.c.vote_id.in_(bindparam("vote_ids", expanding=True)), ballots.c.user_id == bindparam("user_id"))
     .order_by(ballot_answers.c.id)
 )
+_BALLOT = Prepared(
+    select(*_BALLOT_COLUMNS)
+    .select_from(_BALLOT_FROM)
+    .where(ballots.c.vote_id == bindparam("vote_id"), ballots.c.user_id == bindparam("user_id"))
+    .order_by(ballot_answers.c.id)
+)
 
-_WEBHOOKS = (
+_WEBHOOKS = Prepared(
     select(webhooks.c.id, webhooks.c.code_hash, webhooks.c.scopes, users.c.active)
     .select_from(webhooks.join(users, users.c.id == webhooks.c.user_id))
     .where(webhooks.c.user_id == bindparam("user_id"), webhooks.c.active.is_(True))
@@ -155,17 +176,25 @@ class WebhookRow:
 
 def webhooks_of(conn: Connection, user_id: int) -> list[WebhookRow]:
     """The active webhooks of a user, with whether the user is active, in one query."""
-    return [
-        WebhookRow(r.id, r.code_hash, r.scopes, bool(r.active)) for r in conn.execute(_WEBHOOKS, {"user_id": user_id})
-    ]
+    return [WebhookRow(r[0], r[1], r[2], bool(r[3])) for r in _WEBHOOKS.rows(conn, user_id=user_id)]
+
+
+# Questions of a poll by (vote id, version).
+QUESTIONS: BoundedCache[tuple[int, int], tuple[Question, ...]] = BoundedCache(limit=10_000)
 
 
 def questions_of(conn: Connection, vote_ids: Sequence[int]) -> dict[int, tuple[Question, ...]]:
-    """Questions with their answers in display order, keyed by vote id."""
+    """Questions with their answers in display order, keyed by vote id, read from the database.
+
+    Each poll's questions are cached under the version the same statement saw, so the cache never pairs a
+    version with rows of another.
+    """
     found: dict[int, list[Question]] = {}
+    versions: dict[int, int] = {}
     current: list[Answer] = []
     last: Any = None
     for row in conn.execute(_QUESTIONS, {"vote_ids": list(vote_ids)}):
+        versions[row.vote_id] = row.version
         if last is None or row.id != last.id:
             if last is not None:
                 found.setdefault(last.vote_id, []).append(_question(last, current))
@@ -176,7 +205,26 @@ def questions_of(conn: Connection, vote_ids: Sequence[int]) -> dict[int, tuple[Q
             )
     if last is not None:
         found.setdefault(last.vote_id, []).append(_question(last, current))
-    return {vote_id: tuple(qs) for vote_id, qs in found.items()}
+    result = {vote_id: tuple(qs) for vote_id, qs in found.items()}
+    for vote_id, questions in result.items():
+        if versions[vote_id] != 0:  # 0: rows written outside b24vote, never cached
+            QUESTIONS.put((vote_id, versions[vote_id]), questions)
+    return result
+
+
+def _cached_questions(conn: Connection, wanted: dict[int, int]) -> dict[int, tuple[Question, ...]]:
+    """Questions of the polls ``{vote id: version}``, from the cache where the version is known."""
+    found: dict[int, tuple[Question, ...]] = {}
+    missing = []
+    for vote_id, version in wanted.items():
+        hit = QUESTIONS.get((vote_id, version))
+        if hit is None:
+            missing.append(vote_id)
+        else:
+            found[vote_id] = hit
+    if missing:
+        found.update(questions_of(conn, sorted(missing)))
+    return found
 
 
 def _question(row: Any, answers: list[Answer]) -> Question:
@@ -205,37 +253,57 @@ def poll_of(vote_id: int, row: Any, questions: dict[int, tuple[Question, ...]]) 
         date_end=row.date_end,
         counter=row.counter,
         questions=questions.get(vote_id, ()),
+        version=row.version,
     )
 
 
-def _loaded(row: Any, questions: dict[int, tuple[Question, ...]]) -> LoadedPoll:
-    attach = Attach(row.id, row.vote_id, row.module_id, row.entity_type, row.entity_id, row.uid, row.created_by)
-    poll = poll_of(row.vote_id, row, questions)
-    return LoadedPoll(attach, poll, row.chat_id, row.message_author, row.member is not None)
+# Positions in a _TARGET row.
+(_ID, _VOTE_ID, _MODULE, _ENTITY_TYPE, _ENTITY_ID, _UID, _CREATED_BY, _AUTHOR, _ANONYMITY) = range(9)
+(_OPTIONS, _ACTIVE, _DATE_START, _DATE_END, _COUNTER, _VERSION, _CHAT, _MESSAGE_AUTHOR, _MEMBER) = range(9, 18)
 
 
-def _load(conn: Connection, statement: Any, params: dict[str, Any]) -> list[LoadedPoll]:
-    rows = conn.execute(statement, params).all()
+def _loaded(row: Sequence[Any], questions: dict[int, tuple[Question, ...]]) -> LoadedPoll:
+    """A LoadedPoll from a _TARGET row, typed (SQLAlchemy) or raw (:class:`Prepared`)."""
+    vote_id = row[_VOTE_ID]
+    attach = Attach(row[_ID], vote_id, row[_MODULE], row[_ENTITY_TYPE], row[_ENTITY_ID], row[_UID], row[_CREATED_BY])
+    poll = Poll(
+        id=vote_id,
+        author_id=row[_AUTHOR],
+        anonymity=row[_ANONYMITY],
+        options=row[_OPTIONS],
+        active=bool(row[_ACTIVE]),
+        date_start=utc(row[_DATE_START]),
+        date_end=utc(row[_DATE_END]),
+        counter=row[_COUNTER],
+        questions=questions.get(vote_id, ()),
+        version=row[_VERSION],
+    )
+    return LoadedPoll(attach, poll, row[_CHAT], row[_MESSAGE_AUTHOR], row[_MEMBER] is not None)
+
+
+def _complete(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[LoadedPoll]:
     if not rows:
         return []
-    questions = questions_of(conn, sorted({r.vote_id for r in rows}))
+    questions = _cached_questions(conn, {r[_VOTE_ID]: r[_VERSION] for r in rows})
     return [_loaded(r, questions) for r in rows]
 
 
-def load_by_attach_id(conn: Connection, attach_id: int, viewer: int) -> LoadedPoll | None:
-    found = _load(conn, _BY_ID, {"attach_id": attach_id, "viewer": viewer})
+def _first(conn: Connection, statement: Prepared, **params: Any) -> LoadedPoll | None:
+    found = _complete(conn, statement.rows(conn, **params))
     return found[0] if found else None
+
+
+def load_by_attach_id(conn: Connection, attach_id: int, viewer: int) -> LoadedPoll | None:
+    return _first(conn, _BY_ID, attach_id=attach_id, viewer=viewer)
 
 
 def load_by_uid(conn: Connection, uid: str, viewer: int) -> LoadedPoll | None:
-    found = _load(conn, _BY_UID, {"uid": uid, "viewer": viewer})
-    return found[0] if found else None
+    return _first(conn, _BY_UID, uid=uid, viewer=viewer)
 
 
 def load_by_entity(conn: Connection, module: str, entity_type: str, entity_id: int, viewer: int) -> LoadedPoll | None:
     params = {"module": module.lower(), "entity_type": entity_type.lower(), "entity_id": entity_id, "viewer": viewer}
-    found = _load(conn, _BY_ENTITY, params)
-    return found[0] if found else None
+    return _first(conn, _BY_ENTITY, **params)
 
 
 def load_by_entities(
@@ -249,18 +317,32 @@ def load_by_entities(
         "viewer": viewer,
     }
     found: dict[int, LoadedPoll] = {}
-    for loaded in _load(conn, _BY_ENTITIES, params):
+    for loaded in _complete(conn, conn.execute(_BY_ENTITIES, params).all()):
         found.setdefault(loaded.attach.entity_id, loaded)
     return found
 
 
+def _ballot_rows(found: dict[int, UserBallot], rows: Iterable[Sequence[Any]]) -> None:
+    for vote_id, ballot_id, choice_id, ballot_question_id, question_id, answer_id, message in rows:
+        ballot = found.setdefault(vote_id, UserBallot(event_id=ballot_id))
+        if choice_id is not None:
+            ballot.choices.setdefault(question_id, {})[answer_id] = BallotChoice(
+                choice_id, ballot_question_id, answer_id, message
+            )
+
+
+def ballot_of(conn: Connection, vote_id: int, user_id: int) -> UserBallot | None:
+    """The user's ballot on one poll, or None."""
+    found: dict[int, UserBallot] = {}
+    _ballot_rows(found, _BALLOT.rows(conn, vote_id=vote_id, user_id=user_id))
+    return found.get(vote_id)
+
+
 def ballots_of(conn: Connection, vote_ids: Sequence[int], user_id: int) -> dict[int, UserBallot]:
     """The user's ballots on these polls, keyed by vote id."""
+    if len(vote_ids) == 1:
+        ballot = ballot_of(conn, vote_ids[0], user_id)
+        return {vote_ids[0]: ballot} if ballot is not None else {}
     found: dict[int, UserBallot] = {}
-    for row in conn.execute(_BALLOTS, {"vote_ids": list(vote_ids), "user_id": user_id}):
-        ballot = found.setdefault(row.vote_id, UserBallot(event_id=row.ballot_id))
-        if row.id is not None:
-            ballot.choices.setdefault(row.question_id, {})[row.answer_id] = BallotChoice(
-                row.id, row.ballot_question_id, row.answer_id, row.message
-            )
+    _ballot_rows(found, conn.execute(_BALLOTS, {"vote_ids": list(vote_ids), "user_id": user_id}))
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -137,6 +138,8 @@ votes = Table(
     Column("counter", Integer, nullable=False, server_default="0"),
     Column("stop_event_handled", Boolean, nullable=False, server_default="0"),
     Column("timestamp_x", UTCDateTime, nullable=False),
+    # Names the content of the poll's questions and answers; see storage.polls.new_version.
+    Column("version", BigInteger, nullable=False, server_default="0"),
 )
 
 vote_questions = Table(

@@ -119,13 +119,15 @@ def execute(
     now: datetime | None = None,
     *,
     in_batch: bool = False,
+    kept: bool = False,
 ) -> Outcome:
     """Blocking: run in a worker thread. Raises B24Error for anything answered as an error.
 
     ``in_batch``: a command of ``batch``, which took the request's place in the leaky bucket already.
+    ``kept``: a read runs on this thread's kept connection (the event loop's, see ``Database.read_kept``).
     """
     method = _prepare(state, name, in_batch)
-    transaction = state.db.write if method.write else state.db.read
+    transaction = state.db.write if method.write else state.db.read_kept if kept else state.db.read
     with transaction() as conn:
         return _run(state, conn, method, creds, params, now or state.clock.now(), in_batch)
 

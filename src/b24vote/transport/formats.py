@@ -10,12 +10,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from b24vote.errors import B24Error
 from b24vote.transport.envelope import JSONResponse
 
-__all__ = ["XMLResponse", "php_string", "render", "render_error", "response_format", "to_xml"]
+__all__ = ["XMLResponse", "encode", "php_string", "render", "render_error", "response_format", "to_xml"]
+
+_JSON = b"application/json; charset=utf-8"
+_XML = b"text/xml; charset=utf-8"
 
 _INT_KEY = re.compile(r"-?(0|[1-9][0-9]{0,18})")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"})
@@ -71,6 +75,13 @@ def to_xml(data: Any) -> str:
         inner = to_xml(value) if isinstance(value, (dict, list)) else php_string(value).translate(_ESCAPES)
         out.append(f"<{name}>{inner}</{name}>")
     return "".join(out)
+
+
+def encode(body: dict[str, Any], fmt: str) -> tuple[bytes, bytes]:
+    """The reply body in the requested format, and its media type."""
+    if fmt == "xml":
+        return to_xml({"response": body}).encode(), _XML
+    return orjson.dumps(body), _JSON
 
 
 def render(body: dict[str, Any], status: int, fmt: str) -> Response:

@@ -68,6 +68,18 @@ class Metrics:
             "b24vote_limit_rejections_total", "Calls refused by a limit", ["error"], registry=self.registry
         )
 
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def observe(self, label: str, status: int, elapsed: float | None) -> None:
+        """Count a request and, unless ``elapsed`` is None, time it (labelled children are looked up once)."""
+        found = self._children.get((label, status))
+        if found is None:
+            found = (self.requests.labels(label, str(status)), self.latency.labels(label))
+            self._children[(label, status)] = found
+        found[0].inc()
+        if elapsed is not None:
+            found[1].observe(elapsed)
+
     def watch_pool(self, engine: Engine) -> None:
         self.registry.register(PoolCollector(engine))
 
@@ -136,16 +148,16 @@ class ObserveMiddleware:
             await self.app(scope, receive, send_and_record)
         finally:
             elapsed = time.perf_counter() - started
-            label = self._label(scope.get("path", ""))
-            self.metrics.requests.labels(label, str(status)).inc()
-            if not scope.get("path", "").endswith("/events"):  # a live stream's lifetime is not a latency
-                self.metrics.latency.labels(label).observe(elapsed)
-            query = scope.get("query_string", b"").decode("latin-1")
-            log.info(
-                "%s %s%s %d %.1fms",
-                scope.get("method", "?"),
-                mask_path(scope.get("path", "")),
-                f"?{mask_query(query)}" if query else "",
-                status,
-                elapsed * 1000,
-            )
+            path = scope.get("path", "")
+            # A live stream's lifetime is not a latency.
+            self.metrics.observe(self._label(path), status, None if path.endswith("/events") else elapsed)
+            if log.isEnabledFor(logging.INFO):  # masking costs more than a cached read: only when printed
+                query = scope.get("query_string", b"").decode("latin-1")
+                log.info(
+                    "%s %s%s %d %.1fms",
+                    scope.get("method", "?"),
+                    mask_path(scope.get("path", "")),
+                    f"?{mask_query(query)}" if query else "",
+                    status,
+                    elapsed * 1000,
+                )

@@ -1,4 +1,8 @@
-"""The REST routes: ``/rest/{user}/{code}/{method}`` (webhooks) and ``/rest/{method}`` (OAuth)."""
+"""The REST routes: ``/rest/{user}/{code}/{method}`` (webhooks) and ``/rest/{method}`` (OAuth).
+
+:func:`rest_app` is a plain ASGI application: the application object hands it every ``/rest/`` request
+before Starlette's router and middleware, which would cost more per call than a cached ``get`` itself.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from b24vote.admin.rest import before_call
 from b24vote.errors import B24Error, ErrorCode, PlatformError
@@ -21,14 +26,16 @@ from b24vote.transport.batch import run_batch
 from b24vote.transport.decode import DecodeError, check_structure, decode_pairs
 from b24vote.transport.dispatch import Outcome, execute, execute_async
 from b24vote.transport.envelope import Timing, time_block
-from b24vote.transport.formats import render, render_error, response_format
+from b24vote.transport.formats import encode, response_format
 
-__all__ = ["parse_rest_path", "read_params", "rest_endpoint"]
+__all__ = ["REST_PREFIX", "parse_rest_path", "read_params", "read_scope_params", "rest_app"]
 
 log = logging.getLogger("b24vote.rest")
 _INLINE_DECODE_BYTES = 64 * 1024
 _LIMIT_CODES = frozenset({ErrorCode.QUERY_LIMIT_EXCEEDED.wire, ErrorCode.OPERATION_TIME_LIMIT.wire})
 _MAX_PARAMS = 5000
+REST_PREFIX = "/rest/"
+_ALLOWED = frozenset({"GET", "HEAD", "POST"})
 
 
 def parse_rest_path(path: str) -> tuple[Credentials | None, str]:
@@ -52,20 +59,30 @@ def parse_rest_path(path: str) -> tuple[Credentials | None, str]:
     raise PlatformError(ErrorCode.ERROR_METHOD_NOT_FOUND)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdecimal() and int(declared) > limit:
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    declared = _header(scope, b"content-length")
+    if declared.isdecimal() and int(declared) > limit:
         raise PlatformError(ErrorCode.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise PlatformError(ErrorCode.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
-    request._body = body  # let request.form() reuse what was read
-    return body
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _form_pairs(raw: str) -> list[tuple[str, str]]:
@@ -86,14 +103,22 @@ def _decode(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 async def read_params(request: Request, max_body: int) -> dict[str, Any]:
+    """:func:`read_scope_params` for a Starlette request."""
+    return await read_scope_params(request.scope, request.receive, max_body)
+
+
+async def read_scope_params(scope: Scope, receive: Receive, max_body: int) -> dict[str, Any]:
     """Query string and body merged (the body wins), decoded the same way whatever the encoding."""
-    query = _form_pairs(request.url.query)
-    if request.method != "POST":
+    try:
+        query = _form_pairs(scope["query_string"].decode())
+    except UnicodeDecodeError as exc:
+        raise PlatformError(ErrorCode.INVALID_REQUEST, "Parameters are not valid UTF-8") from exc
+    if scope["method"] != "POST":
         return _decode(query)
-    body = await _read_body(request, max_body)
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await _read_body(scope, receive, max_body)
+    ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        return _decode(query + await _multipart_pairs(request))
+        return _decode(query + await _multipart_pairs(scope, body))
     if ctype == "application/json" or (not ctype and body.lstrip()[:1] in (b"{", b"[")):
         return _merge_json(_decode(query), body)
     if len(body) > _INLINE_DECODE_BYTES:  # a big form is decoded off the event loop
@@ -109,7 +134,9 @@ def _decode_form(query: list[tuple[str, str]], body: bytes) -> dict[str, Any]:
     return _decode(query + _form_pairs(text))
 
 
-async def _multipart_pairs(request: Request) -> list[tuple[str, Any]]:
+async def _multipart_pairs(scope: Scope, body: bytes) -> list[tuple[str, Any]]:
+    request = Request(scope)
+    request._body = body  # Request.form() parses what was read already
     try:
         form = await request.form(max_files=100, max_fields=_MAX_PARAMS)
     except Exception as exc:  # python-multipart raises several types for broken bodies
@@ -151,47 +178,82 @@ async def _execute(state: AppState, creds: Credentials, name: str, params: dict[
     found = state.registry.get(name)
     # Measured: inline stays faster even when the limits talk to Redis (748 vs 344 req/s for `get`).
     if found is not None and not found.write:
-        return execute(state, creds, name, params, start)
+        return execute(state, creds, name, params, start, kept=True)
     return await run_in_threadpool(execute, state, creds, name, params, start)
 
 
-async def rest_endpoint(request: Request) -> Response:
-    state: AppState = request.app.state.b24
+async def _respond(send: Send, status: int, body: bytes, media_type: bytes) -> None:
+    headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _respond_error(send: Send, error: B24Error, fmt: str) -> None:
+    await _respond(send, error.status, *encode(error.body(), fmt))
+
+
+def rest_path(scope: Scope) -> str:
+    """What follows ``/rest/`` in the request's path (below the application's root path, if any)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path[len(REST_PREFIX) :]
+
+
+async def rest_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Every REST call: webhook or OAuth, any method of the registry, ``batch``; JSON or XML replies."""
+    app = scope["app"]
+    state: AppState = app.state.b24
     start = state.clock.now()
-    path = request.path_params.get("path", "")
+    path = rest_path(scope)
+    scope["path_params"] = {"path": path}  # the journal reads it for calls that fail early
     fmt = response_format(path)
+    if scope["method"] not in _ALLOWED:
+        body = b'{"error":"ERROR_METHOD_NOT_ALLOWED","error_description":"HTTP method not allowed"}'
+        await _respond(send, 405, body, b"application/json; charset=utf-8")
+        return
     try:
-        if state.settings.require_https and request.url.scheme != "https":
+        if state.settings.require_https and scope["scheme"] != "https":
             raise PlatformError(ErrorCode.INVALID_REQUEST, "Https required")
         creds, method = parse_rest_path(path)
-        params = await read_params(request, state.settings.max_body_bytes)
+        params = await read_scope_params(scope, receive, state.settings.max_body_bytes)
         token = params.pop("auth", None)
         if creds is None:
             creds = Credentials(token=token if isinstance(token, str) else None)
-        await before_call(request, state, creds, method, params)  # emulator journal and faults (admin API)
+        await before_call(scope, state, creds, method, params)  # emulator journal and faults (admin API)
         if method.lower() == "batch":
-            body, events = await run_in_threadpool(run_batch, state, creds, params, start)
+            reply, events = await run_in_threadpool(run_batch, state, creds, params, start)
             await state.live.publish(events)
-            return render(body, 200, fmt)
+            await _respond(send, 200, *encode(reply, fmt))
+            return
         outcome = await _execute(state, creds, method, params, start)
         await state.live.publish(outcome.events)
+    except ClientDisconnect:
+        return  # nobody is left to answer
     except B24Error as exc:
         if exc.code in _LIMIT_CODES:
-            request.app.state.metrics.limit_rejections.labels(exc.code).inc()
-        return render_error(exc, fmt)
+            app.state.metrics.limit_rejections.labels(exc.code).inc()
+        await _respond_error(send, exc, fmt)
+        return
     except Exception:
-        log.exception("unhandled error in %s", request.url.path.split("/")[-1])
-        return render_error(PlatformError(ErrorCode.INTERNAL_SERVER_ERROR), fmt)
+        log.exception("unhandled error in %s", path.split("/")[-1])
+        await _respond_error(send, PlatformError(ErrorCode.INTERNAL_SERVER_ERROR), fmt)
+        return
     if outcome.method.name == "vote.AttachedVote.vote" and isinstance(outcome.value, dict):
-        request.app.state.metrics.votes.inc()
-    return _success(state, outcome, start, fmt)
-
-
-def _success(state: AppState, outcome: Outcome, start: Any, fmt: str = "json") -> Response:
+        app.state.metrics.votes.inc()
     value = outcome.value
     if isinstance(value, FileResult):
         headers = {"Content-Disposition": f"attachment;filename={value.filename}", **value.headers}
-        return StreamingResponse(value.chunks(), media_type=value.media_type, headers=headers)
+        stream = StreamingResponse(value.chunks(), media_type=value.media_type, headers=headers)
+        await stream(scope, receive, send)
+        return
+    await _respond(send, 200, *encode(_success(state, outcome, start), fmt))
+
+
+def _success(state: AppState, outcome: Outcome, start: Any) -> dict[str, Any]:
+    """The envelope of a successful call: result (with next/total for pages) and time."""
+    value = outcome.value
     op = outcome.operating or state.limits.idle(start.timestamp())
     timing = Timing(
         start=start,
@@ -209,4 +271,4 @@ def _success(state: AppState, outcome: Outcome, start: Any, fmt: str = "json") -
     else:
         body = {"result": value}
     body["time"] = time_block(timing, state.settings.timezone)
-    return render(body, 200, fmt)
+    return body
