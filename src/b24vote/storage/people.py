@@ -7,11 +7,13 @@ import secrets
 import string
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
 
 from b24vote.domain.people import Chat, User
+from b24vote.storage.raw import Prepared, utc
 from b24vote.storage.tables import chat_members, chats, messages, settings_kv, users, webhooks
 
 __all__ = [
@@ -94,9 +96,16 @@ def add_user(
     return int(result.scalar_one())
 
 
+_USER = Prepared(select(*users.c).where(users.c.id == bindparam("user_id")))  # every vote names its voter
+
+
 def get_user(conn: Connection, user_id: int) -> User | None:
-    row = conn.execute(select(users).where(users.c.id == user_id)).first()
-    return _user(row) if row else None
+    found = _USER.rows(conn, user_id=user_id)
+    if not found:
+        return None
+    row = dict(zip(users.c.keys(), found[0], strict=True))
+    row["date_register"] = utc(row["date_register"])
+    return _user(SimpleNamespace(**row))
 
 
 def find_users(

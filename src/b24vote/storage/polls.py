@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, insert, select, text, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from b24vote.domain.poll_data import NewPoll
 from b24vote.domain.polls import Attach, Poll, UserBallot
 from b24vote.storage import reads
+from b24vote.storage.raw import Prepared
 from b24vote.storage.tables import (
     attaches,
     ballot_answers,
@@ -183,48 +184,86 @@ def user_ballot(conn: Connection, vote_id: int, user_id: int) -> UserBallot | No
     return reads.ballot_of(conn, vote_id, user_id)
 
 
+_VOTER_LOCK = Prepared(select(func.pg_advisory_xact_lock(bindparam("poll"), bindparam("voter"))))
+
+
 def lock_voter(conn: Connection, vote_id: int, user_id: int) -> None:
     """Serialise one voter's writes on one poll (SQLite's write lock already does; PostgreSQL needs this)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": vote_id, "b": user_id})
+        _VOTER_LOCK.rows(conn, poll=vote_id, voter=user_id)
+
+
+def _counter_updates(table: Any) -> tuple[Prepared, Prepared]:
+    """One row's counter up by one, and down by one (never below zero)."""
+    where = table.c.id == bindparam("row_id")
+    up = update(table).where(where).values(counter=table.c.counter + 1)
+    down = update(table).where(where).values(counter=case((table.c.counter > 0, table.c.counter - 1), else_=0))
+    if table is votes:  # the vote's row also names the new content of its questions and answers
+        up, down = up.values(version=bindparam("new_version")), down.values(version=bindparam("new_version"))
+    return Prepared(up), Prepared(down)
+
+
+_VOTE_COUNTER = _counter_updates(votes)
+_QUESTION_COUNTER = _counter_updates(vote_questions)
+_ANSWER_COUNTER = _counter_updates(vote_answers)
 
 
 def _bump(conn: Connection, vote_id: int, question_ids: Iterable[int], answer_ids: Iterable[int], step: int) -> None:
-    def change(column: Any) -> Any:
-        return column + 1 if step > 0 else case((column > 0, column - 1), else_=0)
+    which = 0 if step > 0 else 1
+    _VOTE_COUNTER[which].run(conn, row_id=vote_id, new_version=new_version())
+    _QUESTION_COUNTER[which].run_many(conn, [{"row_id": qid} for qid in question_ids])
+    _ANSWER_COUNTER[which].run_many(conn, [{"row_id": aid} for aid in answer_ids])
 
-    conn.execute(
-        update(votes).where(votes.c.id == vote_id).values(counter=change(votes.c.counter), version=new_version())
+
+_BALLOT_ID = Prepared(
+    select(ballots.c.id).where(ballots.c.vote_id == bindparam("poll"), ballots.c.user_id == bindparam("voter"))
+)
+_DELETE_CHOICES = Prepared(
+    delete(ballot_answers)
+    .where(ballot_answers.c.ballot_id == bindparam("ballot"))
+    .returning(ballot_answers.c.question_id, ballot_answers.c.answer_id)
+)
+_DELETE_BALLOT_QUESTIONS = Prepared(delete(ballot_questions).where(ballot_questions.c.ballot_id == bindparam("ballot")))
+_DELETE_BALLOT = Prepared(delete(ballots).where(ballots.c.id == bindparam("ballot")))
+_INSERT_BALLOT = Prepared(
+    insert(ballots)
+    .values(
+        vote_id=bindparam("poll"), user_id=bindparam("voter"), visible=bindparam("shown"), date_vote=bindparam("at")
     )
-    qids, aids = list(question_ids), list(answer_ids)
-    if qids:
-        conn.execute(
-            update(vote_questions).where(vote_questions.c.id.in_(qids)).values(counter=change(vote_questions.c.counter))
-        )
-    if aids:
-        conn.execute(
-            update(vote_answers).where(vote_answers.c.id.in_(aids)).values(counter=change(vote_answers.c.counter))
-        )
+    .returning(ballots.c.id)
+)
+_INSERT_BALLOT_QUESTION = Prepared(
+    insert(ballot_questions)
+    .values(ballot_id=bindparam("ballot"), question_id=bindparam("question"))
+    .returning(ballot_questions.c.id)
+)
+_INSERT_CHOICE = Prepared(
+    insert(ballot_answers).values(
+        ballot_question_id=bindparam("ballot_question"),
+        ballot_id=bindparam("ballot"),
+        vote_id=bindparam("poll"),
+        question_id=bindparam("question"),
+        answer_id=bindparam("answer"),
+        user_id=bindparam("voter"),
+        visible=bindparam("shown"),
+        message="",
+    )
+)
 
 
 def delete_ballot(conn: Connection, vote_id: int, user_id: int) -> tuple[set[int], set[int]]:
     """Remove a voter's ballot and take it off the counters; returns the (question, answer) ids touched."""
-    ballot_id = conn.execute(
-        select(ballots.c.id).where(ballots.c.vote_id == vote_id, ballots.c.user_id == user_id)
-    ).scalar_one_or_none()
-    if ballot_id is None:
+    found = _BALLOT_ID.rows(conn, poll=vote_id, voter=user_id)
+    if not found:
         return set(), set()
+    ballot_id = found[0][0]
     # Children first: the cascade would otherwise remove the rows whose ids the counters need.
-    rows = conn.execute(
-        delete(ballot_answers)
-        .where(ballot_answers.c.ballot_id == ballot_id)
-        .returning(ballot_answers.c.question_id, ballot_answers.c.answer_id)
-    ).all()
-    conn.execute(delete(ballot_questions).where(ballot_questions.c.ballot_id == ballot_id))
-    if conn.execute(delete(ballots).where(ballots.c.id == ballot_id)).rowcount != 1:
+    rows = _DELETE_CHOICES.rows(conn, ballot=ballot_id)
+    _DELETE_BALLOT_QUESTIONS.run(conn, ballot=ballot_id)
+    if _DELETE_BALLOT.run(conn, ballot=ballot_id) != 1:
         raise RuntimeError("ballot vanished under the voter lock")  # pragma: no cover
-    qids = {r.question_id for r in rows}
-    aids = {r.answer_id for r in rows}
+    qids = {question_id for question_id, _ in rows}
+    aids = {answer_id for _, answer_id in rows}
     _bump(conn, vote_id, qids, aids, -1)
     return qids, aids
 
@@ -235,29 +274,11 @@ def insert_ballot(
     """Store a ballot and count it; returns the (question, answer) ids whose counters went up."""
     # The caller holds the voter lock and saw no ballot, so the unique (vote, user) constraint cannot fire
     # here; should it ever, the whole call fails and rolls back rather than count a vote twice.
-    ballot_id = conn.execute(
-        insert(ballots).values(vote_id=vote_id, user_id=user_id, visible=visible, date_vote=now).returning(ballots.c.id)
-    ).scalar_one()
+    ((ballot_id,),) = _INSERT_BALLOT.rows(conn, poll=vote_id, voter=user_id, shown=visible, at=now)
     for qid, aids in chosen.items():
-        bq = conn.execute(
-            insert(ballot_questions).values(ballot_id=ballot_id, question_id=qid).returning(ballot_questions.c.id)
-        ).scalar_one()
-        conn.execute(
-            insert(ballot_answers),
-            [
-                {
-                    "ballot_question_id": bq,
-                    "ballot_id": ballot_id,
-                    "vote_id": vote_id,
-                    "question_id": qid,
-                    "answer_id": aid,
-                    "user_id": user_id,
-                    "visible": visible,
-                    "message": "",
-                }
-                for aid in aids
-            ],
-        )
+        ((bq,),) = _INSERT_BALLOT_QUESTION.rows(conn, ballot=ballot_id, question=qid)
+        choice = {"ballot_question": bq, "ballot": ballot_id, "poll": vote_id, "question": qid, "voter": user_id}
+        _INSERT_CHOICE.run_many(conn, [{**choice, "answer": aid, "shown": visible} for aid in aids])
     question_ids = set(chosen)
     answer_ids = {a for chosen_answers in chosen.values() for a in chosen_answers}
     _bump(conn, vote_id, question_ids, answer_ids, +1)

@@ -1,10 +1,11 @@
-"""Hot statements on the DBAPI cursor: a Core select compiled once per dialect, rows as plain tuples.
+"""Hot statements on the DBAPI cursor: a Core statement compiled once per dialect, rows as plain tuples.
 
 SQLAlchemy spends ~70 µs per execution binding parameters, finding the compiled form and building result
-rows; the database itself answers a hot read in ~10 µs. The few statements every ``get`` runs are written as
-Core selects (one text for both dialects) and run here straight on the driver's cursor inside the caller's
-transaction. Rows come back untyped: :func:`utc` turns a datetime column's raw value into the aware
-datetime the tables declare (booleans come as 0/1 from SQLite: wrap them in ``bool``).
+rows; the database itself answers a hot read in ~10 µs. The few statements every ``get`` and ``vote`` run are
+written as Core statements (one text for both dialects) and run here straight on the driver's cursor inside
+the caller's transaction. Parameters still go through the columns' types; rows come back untyped: :func:`utc`
+turns a datetime column's raw value into the aware datetime the tables declare, and booleans come as 0/1 from
+SQLite (wrap them in ``bool``).
 """
 
 from __future__ import annotations
@@ -13,44 +14,84 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ClauseElement
 
 __all__ = ["Prepared", "utc"]
 
 
+class _Compiled:
+    __slots__ = ("defaults", "order", "processors", "sql")
+
+    def __init__(self, statement: ClauseElement, conn: Connection) -> None:
+        compiled: Any = statement.compile(dialect=conn.dialect)
+        self.sql = str(compiled)
+        self.order: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
+        self.defaults: dict[str, Any] = dict(compiled.params)
+        # The column types' own conversions (UTCDateTime → the dialect's naive UTC form, Boolean → 0/1…).
+        self.processors: dict[str, Any] = dict(compiled._bind_processors)
+
+    def bind(self, params: dict[str, Any]) -> Any:
+        values = {**self.defaults, **params}
+        for name, process in self.processors.items():
+            value = values.get(name)
+            if value is not None:
+                values[name] = process(value)
+        return tuple(values[name] for name in self.order) if self.order is not None else values
+
+
 class Prepared:
-    """One select, compiled lazily per dialect, run on the connection's DBAPI cursor.
+    """One statement, compiled lazily per dialect, run on the connection's DBAPI cursor.
 
     Only plain bound parameters are supported (no ``expanding`` IN lists): the compiled text is reused as is.
+    Parameters are converted by the columns' types, as SQLAlchemy would; result rows are not.
     """
 
     __slots__ = ("_compiled", "_statement")
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         self._statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def _compile(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
-        name = conn.dialect.name
-        found = self._compiled.get(name)
+    def _for(self, conn: Connection) -> _Compiled:
+        found = self._compiled.get(conn.dialect.name)
         if found is None:
-            compiled = self._statement.compile(dialect=conn.dialect)
-            order = tuple(compiled.positiontup) if compiled.positiontup else None
-            found = (str(compiled), order, dict(compiled.params))
-            self._compiled[name] = found
+            found = self._compiled[conn.dialect.name] = _Compiled(self._statement, conn)
         return found
 
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
         """All rows for these parameters (the statement's own literals are bound as compiled)."""
-        sql, order, defaults = self._compile(conn)
-        values = {**defaults, **params}
-        bound: Any = tuple(values[name] for name in order) if order is not None else values
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        compiled = self._for(conn)
+        cursor = _cursor(conn)
         try:
-            cursor.execute(sql, bound)
+            cursor.execute(compiled.sql, compiled.bind(params))
             return list(cursor.fetchall())
         finally:
             cursor.close()
+
+    def run(self, conn: Connection, **params: Any) -> int:
+        """Execute a statement that returns no rows; the number of rows it changed."""
+        compiled = self._for(conn)
+        cursor = _cursor(conn)
+        try:
+            cursor.execute(compiled.sql, compiled.bind(params))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def run_many(self, conn: Connection, many: list[dict[str, Any]]) -> None:
+        """Execute a statement that returns no rows once per parameter set."""
+        if not many:
+            return
+        compiled = self._for(conn)
+        cursor = _cursor(conn)
+        try:
+            cursor.executemany(compiled.sql, [compiled.bind(params) for params in many])
+        finally:
+            cursor.close()
+
+
+def _cursor(conn: Connection) -> Any:
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
 def utc(value: Any) -> datetime:

@@ -103,7 +103,7 @@ _BY_ENTITIES = _TARGET.where(
     attaches.c.entity_id.in_(bindparam("entity_ids", expanding=True)),
 ).order_by(attaches.c.id)
 
-_QUESTIONS = (
+_QUESTION_COLUMNS = (
     select(
         votes.c.version,
         vote_questions.c.vote_id,
@@ -126,7 +126,6 @@ _QUESTIONS = (
             vote_answers, vote_answers.c.question_id == vote_questions.c.id
         )
     )
-    .where(votes.c.id.in_(bindparam("vote_ids", expanding=True)))
     .order_by(
         vote_questions.c.vote_id,
         vote_questions.c.c_sort,
@@ -135,6 +134,8 @@ _QUESTIONS = (
         vote_answers.c.id,
     )
 )
+_QUESTIONS = _QUESTION_COLUMNS.where(votes.c.id.in_(bindparam("vote_ids", expanding=True)))
+_POLL_QUESTIONS = Prepared(_QUESTION_COLUMNS.where(votes.c.id == bindparam("vote_id")))
 
 _BALLOT_COLUMNS = (
     ballots.c.vote_id,
@@ -189,22 +190,25 @@ def questions_of(conn: Connection, vote_ids: Sequence[int]) -> dict[int, tuple[Q
     Each poll's questions are cached under the version the same statement saw, so the cache never pairs a
     version with rows of another.
     """
+    if len(vote_ids) == 1:
+        rows: Iterable[Sequence[Any]] = _POLL_QUESTIONS.rows(conn, vote_id=vote_ids[0])
+    else:
+        rows = conn.execute(_QUESTIONS, {"vote_ids": list(vote_ids)})
     found: dict[int, list[Question]] = {}
     versions: dict[int, int] = {}
     current: list[Answer] = []
-    last: Any = None
-    for row in conn.execute(_QUESTIONS, {"vote_ids": list(vote_ids)}):
-        versions[row.vote_id] = row.version
-        if last is None or row.id != last.id:
+    last: Sequence[Any] | None = None
+    for row in rows:
+        version, vote_id, question_id, answer_id = row[0], row[1], row[2], row[9]
+        versions[vote_id] = version
+        if last is None or question_id != last[2]:
             if last is not None:
-                found.setdefault(last.vote_id, []).append(_question(last, current))
+                found.setdefault(last[1], []).append(_question(last, current))
             current, last = [], row
-        if row.a_id is not None:
-            current.append(
-                Answer(row.a_id, row.id, row.a_sort, row.a_message, row.a_counter, row.a_timestamp, row.a_reaction)
-            )
+        if answer_id is not None:
+            current.append(Answer(answer_id, question_id, row[10], row[11], row[12], utc(row[13]), row[14]))
     if last is not None:
-        found.setdefault(last.vote_id, []).append(_question(last, current))
+        found.setdefault(last[1], []).append(_question(last, current))
     result = {vote_id: tuple(qs) for vote_id, qs in found.items()}
     for vote_id, questions in result.items():
         if versions[vote_id] != 0:  # 0: rows written outside b24vote, never cached
@@ -227,17 +231,19 @@ def _cached_questions(conn: Connection, wanted: dict[int, int]) -> dict[int, tup
     return found
 
 
-def _question(row: Any, answers: list[Answer]) -> Question:
+def _question(row: Sequence[Any], answers: list[Answer]) -> Question:
+    """A question from a _QUESTION_COLUMNS row: (version, vote_id, id, c_sort, question, field_type, required,
+    counter, timestamp_x, …)."""
     return Question(
-        id=row.id,
-        vote_id=row.vote_id,
-        c_sort=row.c_sort,
-        text=row.question,
-        field_type=row.field_type,
-        counter=row.counter,
-        timestamp=row.timestamp_x,
+        id=row[2],
+        vote_id=row[1],
+        c_sort=row[3],
+        text=row[4],
+        field_type=row[5],
+        counter=row[7],
+        timestamp=utc(row[8]),
         answers=tuple(answers),
-        required=bool(row.required),
+        required=bool(row[6]),
     )
 
 

@@ -1,0 +1,59 @@
+"""Statements run on the DBAPI cursor store and read values exactly as SQLAlchemy's own execution does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, insert, select, update
+
+from b24vote.storage import people
+from b24vote.storage.engine import Database
+from b24vote.storage.raw import Prepared, utc
+from b24vote.storage.tables import users
+
+_ADD = Prepared(
+    insert(users)
+    .values(name=bindparam("first"), active=bindparam("on"), is_admin=bindparam("admin"), date_register=bindparam("at"))
+    .returning(users.c.id)
+)
+_READ = Prepared(select(users.c.date_register, users.c.active, users.c.is_admin).where(users.c.id == bindparam("uid")))
+
+
+def test_values_written_on_the_cursor_read_back_through_sqlalchemy(db: Database) -> None:
+    at = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
+    with db.write() as conn:
+        ((raw_id,),) = _ADD.rows(conn, first="Raw", on=False, admin=True, at=at)
+        core_id = people.add_user(conn, at, name="Core")
+    with db.read() as conn:
+        rows = {r.id: r for r in conn.execute(select(users).where(users.c.id.in_([raw_id, core_id])))}
+        # Same stored form as SQLAlchemy's: equal datetimes compare equal in SQL (SQLite compares text).
+        same = conn.execute(select(users.c.id).where(users.c.date_register == at).order_by(users.c.id)).all()
+    assert rows[raw_id].date_register == at == rows[core_id].date_register
+    assert (rows[raw_id].active, rows[raw_id].is_admin) == (False, True)
+    assert [r.id for r in same] == sorted([raw_id, core_id])
+
+
+def test_rows_read_on_the_cursor_convert_to_the_declared_types(db: Database) -> None:
+    at = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
+    with db.write() as conn:
+        uid = people.add_user(conn, at, name="Core", is_admin=True)
+    with db.read() as conn:
+        ((stamp, active, admin),) = _READ.rows(conn, uid=uid)
+        assert (utc(stamp), bool(active), bool(admin)) == (at, True, True)
+        assert _READ.rows(conn, uid=uid + 1000) == []
+        user = people.get_user(conn, uid)
+    assert user is not None and user.date_register == at and user.is_admin and user.name == "Core"
+
+
+def test_run_counts_changed_rows_and_run_many_takes_every_set(db: Database) -> None:
+    rename = Prepared(update(users).where(users.c.id == bindparam("uid")).values(name=bindparam("new_name")))
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    with db.write() as conn:
+        ids = [people.add_user(conn, at, name=f"U{i}") for i in range(3)]
+        assert rename.run(conn, uid=ids[0], new_name="First") == 1
+        assert rename.run(conn, uid=max(ids) + 1, new_name="Nobody") == 0
+        rename.run_many(conn, [{"uid": uid, "new_name": f"Many {uid}"} for uid in ids[1:]])
+        rename.run_many(conn, [])
+    with db.read() as conn:
+        names = dict(conn.execute(select(users.c.id, users.c.name).where(users.c.id.in_(ids))).all())
+    assert names == {ids[0]: "First", ids[1]: f"Many {ids[1]}", ids[2]: f"Many {ids[2]}"}
