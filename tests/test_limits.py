@@ -186,3 +186,35 @@ def test_bucket_stays_within_bounds(burst: int, drain: float, gaps: list[float])
         assert 0 <= state.level <= burst
     if gaps and all(g == 0 for g in gaps):
         assert admitted == min(len(gaps), burst)
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.floats(0, 90, allow_nan=False),  # seconds since the previous step
+            st.booleans(),  # counted in the bucket (False: a batch command)
+            st.floats(0, 40, allow_nan=False),  # seconds the call then runs
+        ),
+        max_size=40,
+    )
+)
+def test_both_stores_agree_on_entering_and_recording(steps: list[tuple[float, bool, float]]) -> None:
+    problem = _redis_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI=true but unreachable: {problem}")
+        pytest.skip(f"Redis unreachable: {problem}")
+    shared = RedisLimitStore(redis.Redis.from_url(REDIS_URL), f"b24vote:test-agree:{os.getpid()}:")
+    shared.clear()
+    local = MemoryLimitStore()
+    now = 1_700_000_000.0
+    try:
+        for gap, counted, seconds in steps:
+            now += gap
+            bucket = (3.0, 0.5) if counted else None
+            entered = local.enter("w:1", "server.time", now, bucket)
+            assert shared.enter("w:1", "server.time", now, bucket) == pytest.approx(entered)
+            recorded = local.add_operating("w:1", "server.time", seconds, now)
+            assert shared.add_operating("w:1", "server.time", seconds, now) == recorded
+    finally:
+        shared.clear()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+import pytest
+from sqlalchemy import bindparam, insert, select, text, update
 
 from b24vote.storage import people
 from b24vote.storage.engine import Database
@@ -57,3 +59,21 @@ def test_run_counts_changed_rows_and_run_many_takes_every_set(db: Database) -> N
     with db.read() as conn:
         names = dict(conn.execute(select(users.c.id, users.c.name).where(users.c.id.in_(ids))).all())
     assert names == {ids[0]: "First", ids[1]: f"Many {ids[1]}", ids[2]: f"Many {ids[2]}"}
+
+
+def test_the_kept_read_transaction_always_ends(db: Database) -> None:
+    def open_transaction(conn: Any) -> bool:
+        if conn.closed:  # PostgreSQL: a pooled connection per read, given back at the end
+            return False
+        return bool(conn.in_transaction() or getattr(conn.connection.dbapi_connection, "in_transaction", False))
+
+    with db.read_kept() as conn:
+        _READ.rows(conn, uid=1)
+    assert not open_transaction(conn)
+    with db.read_kept() as conn:
+        conn.execute(text("SELECT 1")).all()  # SQLAlchemy joins the transaction opened on the driver
+    assert not open_transaction(conn)
+    with pytest.raises(ValueError), db.read_kept() as conn:
+        raise ValueError
+    assert not open_transaction(conn)
+    db.release_kept()

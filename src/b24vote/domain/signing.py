@@ -6,6 +6,7 @@ Reproduces Bitrix\\Main\\Security\\Sign\\Signer with the ``vote.result`` salt
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -20,6 +21,7 @@ def _signature(value: str, secret: str) -> str:
     return hmac.new(_SALT + secret.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
+@functools.lru_cache(maxsize=16384)  # every attach object carries its signed id: sign each one once
 def sign_attach(attach_id: int, secret: str) -> str:
     return f"{attach_id}.{_signature(str(attach_id), secret)}"
 

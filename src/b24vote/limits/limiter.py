@@ -39,15 +39,18 @@ class Limiter:
             log.exception("rate-limit store failed; request let through")
             return True
 
-    def blocked(self, key: str, method: str, now: float) -> bool:
-        """True when ``method`` has used more than its budget (429 OPERATION_TIME_LIMIT)."""
-        if self.operating_limit is None:
-            return False
+    def enter(self, key: str, method: str, now: float, *, counted: bool = True) -> tuple[bool, bool]:
+        """A call of ``method`` starting: (admitted by the bucket, blocked by its operating time), in one store
+        round trip. ``counted``: False for the commands of a batch, which took its place in the bucket."""
+        bucket = (self.burst, self.drain) if counted and self.burst is not None else None
+        if bucket is None and self.operating_limit is None:
+            return True, False
         try:
-            return self.store.operating(key, method, now).used > self.operating_limit
+            admitted, used = self.store.enter(key, method, now, bucket)
         except Exception:
-            log.exception("operating-time store failed; request let through")
-            return False
+            log.exception("limit store failed; request let through")
+            return True, False
+        return admitted, self.operating_limit is not None and used > self.operating_limit
 
     def record(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
         """Count a finished call; with the limit off nothing is kept and the time block shows zero."""

@@ -23,12 +23,13 @@ class LimitStore(Protocol):
         """Admit one request for ``key`` or refuse it (the bucket is full)."""
         ...
 
-    def operating(self, key: str, method: str, now: float) -> OperatingState:
-        """Operating time of ``method`` for ``key`` at ``now``."""
-        ...
-
     def add_operating(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
         """Add ``seconds`` of ``method`` time and return the new state."""
+        ...
+
+    def enter(self, key: str, method: str, now: float, bucket: tuple[float, float] | None) -> tuple[bool, float]:
+        """A call starting: take from the bucket (``(burst, drain)``, None = not counted) and read the operating
+        time of ``method``, at once; returns (admitted, operating time used)."""
         ...
 
     def clear(self) -> None:
@@ -49,9 +50,12 @@ class MemoryLimitStore:
             admitted, self._buckets[key] = take(self._buckets.get(key), now, burst, drain)
             return admitted
 
-    def operating(self, key: str, method: str, now: float) -> OperatingState:
+    def enter(self, key: str, method: str, now: float, bucket: tuple[float, float] | None) -> tuple[bool, float]:
         with self._lock:
-            return operating.summarise(self._minutes.get((key, method), {}), now)
+            admitted = True
+            if bucket is not None:
+                admitted, self._buckets[key] = take(self._buckets.get(key), now, *bucket)
+            return admitted, operating.summarise(self._minutes.get((key, method), {}), now).used
 
     def add_operating(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
         with self._lock:
@@ -67,57 +71,78 @@ class MemoryLimitStore:
 
 # The same arithmetic as limits/bucket.py. Numbers are stored with 17 significant digits so that a
 # float survives the round trip through a Redis string unchanged.
-_TAKE = """
-local now, burst, drain = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local saved = redis.call('HMGET', KEYS[1], 'level', 'at')
-local level, at = 0, now
-if saved[1] then
-  level, at = tonumber(saved[1]), tonumber(saved[2])
-  local elapsed = now - at
-  if elapsed < 0 then elapsed = 0 end
-  level = math.max(level - elapsed * drain, 0)
-  if now > at then at = now end
+_BUCKET = """
+local function bucket_take(key, now, burst, drain)
+  local saved = redis.call('HMGET', key, 'level', 'at')
+  local level, at = 0, now
+  if saved[1] then
+    level, at = tonumber(saved[1]), tonumber(saved[2])
+    local elapsed = now - at
+    if elapsed < 0 then elapsed = 0 end
+    level = math.max(level - elapsed * drain, 0)
+    if now > at then at = now end
+  end
+  local admitted = 0
+  if level + 1 <= burst then
+    level = level + 1
+    admitted = 1
+  end
+  redis.call('HSET', key, 'level', string.format('%.17g', level), 'at', string.format('%.17g', at))
+  redis.call('PEXPIRE', key, math.ceil(burst / drain * 1000) + 60000)
+  return admitted
 end
-local admitted = 0
-if level + 1 <= burst then
-  level = level + 1
-  admitted = 1
-end
-redis.call('HSET', KEYS[1], 'level', string.format('%.17g', level), 'at', string.format('%.17g', at))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / drain * 1000) + 60000)
-return admitted
 """
 
-# The same arithmetic as limits/operating.py: fields "<minute>" hold "start total".
-_OPERATING = """
-local now, seconds, window, width = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local minute = tostring(math.floor(now / width))
-local fields = redis.call('HGETALL', KEYS[1])
-local used, oldest, seen = 0, nil, false
-for i = 1, #fields, 2 do
-  local start, total = string.match(fields[i + 1], '^(%S+) (%S+)$')
-  start, total = tonumber(start), tonumber(total)
-  if now >= start + window then
-    redis.call('HDEL', KEYS[1], fields[i])
-  else
-    if fields[i] == minute and seconds >= 0 then
-      total = total + seconds
-      seen = true
-      redis.call('HSET', KEYS[1], minute, string.format('%.17g %.17g', start, total))
+# The same arithmetic as limits/operating.py: fields "<minute>" hold "start total"; seconds < 0 only reads.
+_MINUTES = """
+local function operating_update(key, now, seconds, window, width)
+  local minute = tostring(math.floor(now / width))
+  local fields = redis.call('HGETALL', key)
+  local used, oldest, seen = 0, nil, false
+  for i = 1, #fields, 2 do
+    local start, total = string.match(fields[i + 1], '^(%S+) (%S+)$')
+    start, total = tonumber(start), tonumber(total)
+    if now >= start + window then
+      redis.call('HDEL', key, fields[i])
+    else
+      if fields[i] == minute and seconds >= 0 then
+        total = total + seconds
+        seen = true
+        redis.call('HSET', key, minute, string.format('%.17g %.17g', start, total))
+      end
+      used = used + total
+      if oldest == nil or start < oldest then oldest = start end
     end
-    used = used + total
-    if oldest == nil or start < oldest then oldest = start end
   end
+  if seconds >= 0 and not seen then
+    redis.call('HSET', key, minute, string.format('%.17g %.17g', now, seconds))
+    used = used + seconds
+    if oldest == nil or now < oldest then oldest = now end
+  end
+  if oldest == nil then oldest = now end
+  redis.call('EXPIRE', key, window + width)
+  return {string.format('%.17g', used), string.format('%.17g', oldest + window)}
 end
-if seconds >= 0 and not seen then
-  redis.call('HSET', KEYS[1], minute, string.format('%.17g %.17g', now, seconds))
-  used = used + seconds
-  if oldest == nil or now < oldest then oldest = now end
-end
-if oldest == nil then oldest = now end
-redis.call('EXPIRE', KEYS[1], window + width)
-return {string.format('%.17g', used), string.format('%.17g', oldest + window)}
 """
+
+_TAKE = _BUCKET + "return bucket_take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))"
+_OPERATING = (
+    _MINUTES + "return operating_update(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), "
+    "tonumber(ARGV[4]))"
+)
+# A call starting: the bucket (unless ARGV[2] is empty: not counted) and a read of the operating time, in one
+# round trip.
+_ENTER = (
+    _BUCKET
+    + _MINUTES
+    + """
+local now = tonumber(ARGV[1])
+local admitted = 1
+if ARGV[2] ~= '' then admitted = bucket_take(KEYS[1], now, tonumber(ARGV[2]), tonumber(ARGV[3])) end
+local used = operating_update(KEYS[2], now, -1, tonumber(ARGV[4]), tonumber(ARGV[5]))[1]
+return {admitted, used}
+"""
+)
 
 
 class RedisLimitStore:
@@ -128,18 +153,21 @@ class RedisLimitStore:
         self._prefix = prefix
         self._take = client.register_script(_TAKE)
         self._operating = client.register_script(_OPERATING)
+        self._enter = client.register_script(_ENTER)
 
     def take(self, key: str, now: float, burst: float, drain: float) -> bool:
         return bool(self._take(keys=[f"{self._prefix}bucket:{key}"], args=[repr(now), repr(burst), repr(drain)]))
 
-    def operating(self, key: str, method: str, now: float) -> OperatingState:
-        return self._run_operating(key, method, -1.0, now)
+    def enter(self, key: str, method: str, now: float, bucket: tuple[float, float] | None) -> tuple[bool, float]:
+        burst, drain = (repr(bucket[0]), repr(bucket[1])) if bucket is not None else ("", "")
+        admitted, used = self._enter(
+            keys=[f"{self._prefix}bucket:{key}", f"{self._prefix}operating:{key}:{method}"],
+            args=[repr(now), burst, drain, str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)],
+        )
+        return bool(admitted), float(used)
 
     def add_operating(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
-        return self._run_operating(key, method, max(seconds, 0.0), now)
-
-    def _run_operating(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
-        args = [repr(now), repr(seconds), str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)]
+        args = [repr(now), repr(max(seconds, 0.0)), str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)]
         used, reset_at = self._operating(keys=[f"{self._prefix}operating:{key}:{method}"], args=args)
         return OperatingState(float(used), int(float(reset_at)))
 

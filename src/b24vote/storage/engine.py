@@ -82,15 +82,28 @@ class Database:
         Use it from a thread that serves many calls (the event loop's) and call :meth:`release_kept` from that
         thread when it stops serving; :meth:`dispose` closes every kept connection.
         """
+        if self.dialect != "sqlite":
+            with self.read() as pooled:
+                yield pooled
+            return
         conn: Connection | None = getattr(self._kept, "conn", None)
         if conn is None or conn.closed or conn.invalidated:
             conn = self.engine.connect()
             self._kept.conn = conn
             with self._kept_lock:
                 self._kept_all.append(conn)
-        with conn.begin() as tx:
+        # The read transaction is opened on the driver: SQLAlchemy's begin/rollback bookkeeping costs more than
+        # a cached get's statements. A statement run through SQLAlchemy inside it autobegins SQLAlchemy's own
+        # transaction, which joins this one (see on_begin) and is rolled back with it.
+        driver: Any = conn.connection.dbapi_connection
+        driver.execute("BEGIN")
+        try:
             yield conn
-            tx.rollback()
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            else:
+                driver.rollback()
 
     def release_kept(self) -> None:
         """Give this thread's kept connection back to the pool."""
@@ -168,5 +181,8 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("b24vote_write", False)
+        driver: Any = conn.connection.dbapi_connection
+        if driver.in_transaction:  # Database.read_kept began the read transaction on the driver already
+            return
         # Straight on the driver: SQLAlchemy's statement machinery would cost more than BEGIN itself.
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
+        driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -20,19 +20,20 @@ __all__ = ["Prepared", "utc"]
 
 
 class _Compiled:
-    __slots__ = ("defaults", "order", "processors", "sql")
+    __slots__ = ("fixed", "order", "processors", "sql")
 
     def __init__(self, statement: ClauseElement, conn: Connection) -> None:
         compiled: Any = statement.compile(dialect=conn.dialect)
         self.sql = str(compiled)
         self.order: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
-        self.defaults: dict[str, Any] = dict(compiled.params)
+        # The statement's own literals (``values(message="")``); the named parameters come with each call.
+        self.fixed: dict[str, Any] = {k: v for k, v in compiled.params.items() if v is not None}
         # The column types' own conversions (UTCDateTime → the dialect's naive UTC form, Boolean → 0/1…).
-        self.processors: dict[str, Any] = dict(compiled._bind_processors)
+        self.processors: tuple[tuple[str, Any], ...] = tuple(compiled._bind_processors.items())
 
     def bind(self, params: dict[str, Any]) -> Any:
-        values = {**self.defaults, **params}
-        for name, process in self.processors.items():
+        values = {**self.fixed, **params} if self.fixed or self.processors else params
+        for name, process in self.processors:
             value = values.get(name)
             if value is not None:
                 values[name] = process(value)
@@ -64,7 +65,8 @@ class Prepared:
         cursor = _cursor(conn)
         try:
             cursor.execute(compiled.sql, compiled.bind(params))
-            return list(cursor.fetchall())
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
         finally:
             cursor.close()
 

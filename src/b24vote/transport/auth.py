@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,5 +63,9 @@ def _webhook_caller(conn: Connection, user_part: str, code: str) -> Caller:
             found = row
     if found is None or not found.user_active:
         raise PlatformError(ErrorCode.NO_AUTH_FOUND)
-    scopes = frozenset(s for s in found.scopes.split(",") if s)
-    return Caller(user_id=user_id, scopes=scopes, kind="webhook", credential_id=found.id)
+    return Caller(user_id=user_id, scopes=_scopes(found.scopes), kind="webhook", credential_id=found.id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _scopes(listed: str) -> frozenset[str]:
+    return frozenset(s for s in listed.split(",") if s)

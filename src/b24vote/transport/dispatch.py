@@ -87,11 +87,12 @@ def _run(
     """The call inside its transaction: authenticate, the limits, the scope, the handler."""
     stamp = now.timestamp()
     caller = authenticate(conn, creds, now)
-    if not in_batch and not state.limits.admit(caller.limit_key, stamp):
+    method_key = method.name.lower()
+    admitted, blocked = state.limits.enter(caller.limit_key, method_key, stamp, counted=not in_batch)
+    if not admitted:
         raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
     check_scope(method, caller)
-    method_key = method.name.lower()
-    if state.limits.blocked(caller.limit_key, method_key, stamp):
+    if blocked:
         raise PlatformError(ErrorCode.OPERATION_TIME_LIMIT)
     ctx = call_context(state, conn, caller, now)
     started = state.clock.monotonic()

@@ -109,8 +109,9 @@ async def read_params(request: Request, max_body: int) -> dict[str, Any]:
 
 async def read_scope_params(scope: Scope, receive: Receive, max_body: int) -> dict[str, Any]:
     """Query string and body merged (the body wins), decoded the same way whatever the encoding."""
+    raw_query: bytes = scope["query_string"]
     try:
-        query = _form_pairs(scope["query_string"].decode())
+        query = _form_pairs(raw_query.decode()) if raw_query else []
     except UnicodeDecodeError as exc:
         raise PlatformError(ErrorCode.INVALID_REQUEST, "Parameters are not valid UTF-8") from exc
     if scope["method"] != "POST":
@@ -120,7 +121,7 @@ async def read_scope_params(scope: Scope, receive: Receive, max_body: int) -> di
     if ctype == "multipart/form-data":
         return _decode(query + await _multipart_pairs(scope, body))
     if ctype == "application/json" or (not ctype and body.lstrip()[:1] in (b"{", b"[")):
-        return _merge_json(_decode(query), body)
+        return _merge_json(_decode(query) if query else {}, body)
     if len(body) > _INLINE_DECODE_BYTES:  # a big form is decoded off the event loop
         return await run_in_threadpool(_decode_form, query, body)
     return _decode_form(query, body)
