@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -11,6 +12,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from b24vote.storage.group_commit import GroupWriter
 
 __all__ = ["Database", "normalise_url"]
 
@@ -48,6 +51,8 @@ class Database:
         self._writer_lock: AbstractContextManager[Any] = (
             threading.RLock() if self.dialect == "sqlite" else nullcontext()
         )
+        # SQLite: REST writes share transactions (and fsyncs) through one writer thread, see group_commit.
+        self._group_writer = GroupWriter(self.engine, self._writer_lock) if self.dialect == "sqlite" else None
         self._kept = threading.local()
         self._kept_all: list[Connection] = []
         self._kept_lock = threading.Lock()
@@ -129,13 +134,20 @@ class Database:
                 yield conn
 
     async def run(self, work: Callable[[Connection], T], *, write: bool) -> T:
-        """Run ``work`` in one transaction on the asyncio driver, without a worker thread.
+        """Run ``work`` in one transaction without blocking the event loop.
 
-        ``work`` is ordinary synchronous SQLAlchemy code: ``run_sync`` hands it a connection whose every
-        statement awaits the asyncio driver underneath (greenlets), so the methods have one implementation.
+        PostgreSQL: on the asyncio driver, without a worker thread. ``work`` is ordinary synchronous SQLAlchemy
+        code: ``run_sync`` hands it a connection whose every statement awaits the asyncio driver underneath
+        (greenlets), so the methods have one implementation. SQLite (writes only; its reads are quick enough to
+        run inline): on the group-commit writer, in a savepoint of a transaction shared with the calls queued
+        beside it, answered once that transaction is on disk.
         """
-        if self.async_engine is None:
-            raise RuntimeError("the asyncio driver serves PostgreSQL only")
+        if self._group_writer is not None:
+            if not write:
+                raise RuntimeError("SQLite reads run inline (read_kept), not through run()")
+            return await asyncio.wrap_future(self._group_writer.submit(work))
+        if self.async_engine is None:  # pragma: no cover - every Database is SQLite or PostgreSQL
+            raise RuntimeError("unsupported database")
         async with self.async_engine.connect() as conn, conn.begin() as tx:
             result = await conn.run_sync(work)
             if not write:
@@ -157,6 +169,8 @@ class Database:
         return True
 
     def dispose(self) -> None:
+        if self._group_writer is not None:
+            self._group_writer.stop()
         with self._kept_lock:
             kept, self._kept_all = self._kept_all, []
         for conn in kept:
