@@ -31,7 +31,7 @@ from b24vote.transport.envelope import Timing, time_block
 if TYPE_CHECKING:
     from b24vote.state import AppState
 
-__all__ = ["run_batch"]
+__all__ = ["reads_only", "run_batch"]
 
 log = logging.getLogger("b24vote.batch")
 
@@ -82,12 +82,22 @@ class _Results:
         }
 
 
-def _run_one(state: AppState, creds: Credentials, call: str, results: _Results, key: str) -> None:
+def reads_only(state: AppState, params: dict[str, Any]) -> bool:
+    """True when no command of the batch names a method that writes (unknown methods fail without a query)."""
+    for _key, call in commands(params)[: MAX_COMMANDS + 1]:
+        if isinstance(call, str):
+            method = state.registry.get(split_command(call)[0])
+            if method is not None and method.write:
+                return False
+    return True
+
+
+def _run_one(state: AppState, creds: Credentials, call: str, results: _Results, key: str, kept: bool) -> None:
     method, query = split_command(call)
     start = state.clock.now()
     params = resolve_references(_params(query), results.maps)
     params.pop("auth", None)
-    outcome = execute(state, creds, method, params, start, in_batch=True)
+    outcome = execute(state, creds, method, params, start, in_batch=True, kept=kept)
     if isinstance(outcome.value, FileResult):
         raise PlatformError(ErrorCode.ERROR_BATCH_METHOD_NOT_ALLOWED)
     op = outcome.operating or state.limits.idle(start.timestamp())
@@ -96,12 +106,15 @@ def _run_one(state: AppState, creds: Credentials, call: str, results: _Results, 
 
 
 def run_batch(
-    state: AppState, creds: Credentials, params: dict[str, Any], start: datetime
+    state: AppState, creds: Credentials, params: dict[str, Any], start: datetime, *, kept: bool = False
 ) -> tuple[dict[str, Any], list[LiveEvent]]:
     """Blocking: the whole batch reply (``{"result": {five maps}, "time": …}``) and the live events of its
-    commands; raises only for errors of the batch call itself."""
+    commands; raises only for errors of the batch call itself.
+
+    ``kept``: reads run on this thread's kept connection (a read-only batch on SQLite runs on the event loop).
+    """
     stamp = start.timestamp()
-    with state.db.read() as conn:
+    with (state.db.read_kept if kept else state.db.read)() as conn:
         caller = authenticate(conn, creds, start)
     if not state.limits.admit(caller.limit_key, stamp):
         raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
@@ -114,7 +127,7 @@ def run_batch(
                 raise PlatformError(ErrorCode.ERROR_BATCH_LENGTH_EXCEEDED)
             if not isinstance(call, str):
                 continue  # the REST module skips what is not a command string
-            _run_one(state, creds, call, results, key)
+            _run_one(state, creds, call, results, key, kept)
         except B24Error as exc:
             results.maps["error"][key] = _error_body(exc)
         except Exception:

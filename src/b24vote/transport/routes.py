@@ -22,7 +22,7 @@ from b24vote.errors import B24Error, ErrorCode, PlatformError
 from b24vote.methods.registry import FileResult, Page
 from b24vote.state import AppState
 from b24vote.transport.auth import Credentials
-from b24vote.transport.batch import run_batch
+from b24vote.transport.batch import reads_only, run_batch
 from b24vote.transport.decode import DecodeError, check_structure, decode_pairs
 from b24vote.transport.dispatch import Outcome, execute, execute_async
 from b24vote.transport.envelope import Timing, time_block
@@ -223,7 +223,10 @@ async def rest_app(scope: Scope, receive: Receive, send: Send) -> None:
             creds = Credentials(token=token if isinstance(token, str) else None)
         await before_call(scope, state, creds, method, params)  # emulator journal and faults (admin API)
         if method.lower() == "batch":
-            reply, events = await run_in_threadpool(run_batch, state, creds, params, start)
+            if state.db.async_engine is None and reads_only(state, params):  # SQLite reads: inline, as below
+                reply, events = run_batch(state, creds, params, start, kept=True)
+            else:
+                reply, events = await run_in_threadpool(run_batch, state, creds, params, start)
             await state.live.publish(events)
             await _respond(send, 200, *encode(reply, fmt))
             return
