@@ -237,7 +237,9 @@ def test_other_paths_answer_in_the_envelope(app_client: TestClient) -> None:
 
 
 def test_put_is_not_allowed(app_client: TestClient, portal: Portal) -> None:
-    assert app_client.put(portal.url("user.current")).status_code == 405
+    resp = app_client.put(portal.url("user.current"))
+    assert resp.status_code == 405 and resp.headers["allow"] == "GET, HEAD, POST"
+    assert resp.json()["error"] == "ERROR_METHOD_NOT_ALLOWED"
 
 
 def test_health(app_client: TestClient) -> None:

@@ -38,7 +38,7 @@ from b24vote.transport.envelope import JSONResponse, error_response
 from b24vote.transport.oauth import token_endpoint
 from b24vote.transport.oauth_pages import AUTHORIZE_PATH, authorize_endpoint
 from b24vote.transport.observe import Metrics, ObserveMiddleware
-from b24vote.transport.routes import REST_PREFIX, rest_app
+from b24vote.transport.routes import REST_PREFIX, rest_app, route_path
 from b24vote.web.api_docs import api_docs_routes
 from b24vote.web.download import AJAX_PATH, ajax_endpoint
 from b24vote.web.results import results_routes
@@ -87,20 +87,11 @@ class B24Vote(Starlette):
         self._rest = rest
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and rest_path_of(scope):
+        if scope["type"] == "http" and route_path(scope).startswith(REST_PREFIX):
             scope["app"] = self
             await self._rest(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-
-def rest_path_of(scope: Scope) -> bool:
-    """True for a path below ``/rest/`` (under the root path the server was given, if any)."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root) :]
-    return path.startswith(REST_PREFIX)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None) -> B24Vote:

@@ -51,22 +51,25 @@ class GroupWriter:
         return call.done
 
     def stop(self) -> None:
-        """Finish the queued calls, then end the thread and close its connection."""
+        """Finish the queued calls, then end the thread (a later submit starts a new one). For shutdown: a call
+        submitted while this runs may wait for that next submit."""
         with self._start_lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join()
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = None
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
             return
         with self._start_lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._serve, name="b24vote-group-writer", daemon=True)
                 self._thread.start()
 
     def _serve(self) -> None:
+        # Calls must not open a write of their own (Database.write) from here: SQLite's lock is this
+        # thread's until the group commits. REST handlers write through the connection they are given.
         while (group := self._next_group()) is not None:
             self._run_group(group)
 

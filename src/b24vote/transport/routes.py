@@ -28,7 +28,7 @@ from b24vote.transport.dispatch import Outcome, execute, execute_async
 from b24vote.transport.envelope import Timing, time_block
 from b24vote.transport.formats import encode, response_format
 
-__all__ = ["REST_PREFIX", "parse_rest_path", "read_params", "read_scope_params", "rest_app"]
+__all__ = ["REST_PREFIX", "parse_rest_path", "read_params", "read_scope_params", "rest_app", "route_path"]
 
 log = logging.getLogger("b24vote.rest")
 _INLINE_DECODE_BYTES = 64 * 1024
@@ -192,13 +192,13 @@ async def _respond_error(send: Send, error: B24Error, fmt: str) -> None:
     await _respond(send, error.status, *encode(error.body(), fmt))
 
 
-def rest_path(scope: Scope) -> str:
-    """What follows ``/rest/`` in the request's path (below the application's root path, if any)."""
+def route_path(scope: Scope) -> str:
+    """The request's path below the application's root path (``uvicorn --root-path``), if any."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     if root and path.startswith(root):
-        path = path[len(root) :]
-    return path[len(REST_PREFIX) :]
+        return path[len(root) :]
+    return path
 
 
 async def rest_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -206,12 +206,14 @@ async def rest_app(scope: Scope, receive: Receive, send: Send) -> None:
     app = scope["app"]
     state: AppState = app.state.b24
     start = state.clock.now()
-    path = rest_path(scope)
+    path = route_path(scope)[len(REST_PREFIX) :]
     scope["path_params"] = {"path": path}  # the journal reads it for calls that fail early
     fmt = response_format(path)
     if scope["method"] not in _ALLOWED:
         body = b'{"error":"ERROR_METHOD_NOT_ALLOWED","error_description":"HTTP method not allowed"}'
-        await _respond(send, 405, body, b"application/json; charset=utf-8")
+        refusal = [(b"content-type", b"application/json; charset=utf-8"), (b"allow", b"GET, HEAD, POST")]
+        await send({"type": "http.response.start", "status": 405, "headers": refusal})
+        await send({"type": "http.response.body", "body": body})
         return
     try:
         if state.settings.require_https and scope["scheme"] != "https":
