@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from b24vote.domain.people import User
 from b24vote.domain.polls import (
     Anonymity,
     UserBallot,
@@ -45,23 +46,29 @@ def _emit(ctx: CallContext, target: Target, name: str, params: dict[str, Any], t
     ctx.emit(LiveEvent(name, target.poll.id, target.attach.id, params, to_user))
 
 
-def _voting_event(ctx: CallContext, target: Target, ballot: UserBallot | None) -> None:
-    """The ``voting`` event; only public polls name the voter (no actionUuid in it, as on the real server)."""
+def _voting_event(ctx: CallContext, target: Target, ballot: UserBallot | None, voter: User | None) -> None:
+    """The ``voting`` event; only public polls name the voter (no actionUuid in it, as on the real server).
+
+    ``voter``: the calling user, read by the caller before the counters changed (None for other polls).
+    """
     poll = target.poll
     public = poll.anonymity == Anonymity.PUBLICLY
-    user_id = ctx.caller.user_id
     params: dict[str, Any] = {
         "VOTE_ID": poll.id,
-        "AUTHOR_ID": user_id if public else None,
+        "AUTHOR_ID": ctx.caller.user_id if public else None,
         "COUNTER": poll.counter,
         "QUESTIONS": voting_questions(poll),
         "entityId": target.attach.entity_id,
     }
-    user = people.get_user(ctx.conn, user_id) if public else None
-    if user is not None:
+    if public and voter is not None:
         params["userAnswerMap"] = answer_map(ballot)
-        params["user"] = voter_dto(user)
+        params["user"] = voter_dto(voter)
     _emit(ctx, target, "voting", params)
+
+
+def _voter(ctx: CallContext, target: Target) -> User | None:
+    """The caller as the ``voting`` event of a public poll names them."""
+    return people.get_user(ctx.conn, ctx.caller.user_id) if target.poll.anonymity == Anonymity.PUBLICLY else None
 
 
 @registry.add("vote.AttachedVote.get", scope="vote")
@@ -172,19 +179,18 @@ def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
         return []  # VOTE_ERROR_BY_USER_ID: the real server answers an empty success
     if not chosen or missing_required(poll, chosen) is not None:
         return []  # USER_VOTE_EMPTY / VOTE_REQUIRED_MISSING, also empty successes
-    touched = Touched()
-    if existing is not None:
-        qids, aids = polls.delete_ballot(ctx.conn, poll.id, user_id)
-        touched.questions |= qids
-        touched.answers |= aids
-    stored = polls.insert_ballot(
+    # Ballot rows and every read first, the counters last: on PostgreSQL the counter rows of the poll stay
+    # locked from their update to the commit, and every other vote on the poll waits for them.
+    removed = polls.remove_ballot(ctx.conn, poll.id, user_id) if existing is not None else polls.BallotRows()
+    added = polls.store_ballot(
         ctx.conn, ctx.now, vote_id=poll.id, user_id=user_id, chosen=chosen, visible=not poll.anonymous
     )
-    touched.questions |= stored[0]
-    touched.answers |= stored[1]
-    target = reload(ctx, target)
     ballot = polls.user_ballot(ctx.conn, poll.id, user_id)
-    _voting_event(ctx, target, ballot)
+    voter = _voter(ctx, target)
+    polls.count(ctx.conn, poll.id, removed, added)
+    touched = Touched(set(removed.questions | added.questions), set(removed.answers | added.answers))
+    target = reload(ctx, target)
+    _voting_event(ctx, target, ballot, voter)
     _emit(
         ctx,
         target,
@@ -214,11 +220,11 @@ def recall(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     existing = polls.user_ballot(ctx.conn, poll.id, user_id)
     if existing is not None and not poll.revote_allowed:
         return []  # VOTE_ERROR_BY_USER_ID
-    touched = Touched()
-    if existing is not None:
-        touched.questions, touched.answers = polls.delete_ballot(ctx.conn, poll.id, user_id)
+    voter = _voter(ctx, target)
+    removed = polls.delete_ballot(ctx.conn, poll.id, user_id) if existing is not None else polls.BallotRows()
+    touched = Touched(set(removed.questions), set(removed.answers))
     target = reload(ctx, target)
-    _voting_event(ctx, target, None)
+    _voting_event(ctx, target, None, voter)
     return {"attach": format_attach(ctx, target, touched=touched, ballot=None)}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,10 +28,12 @@ from b24vote.storage.tables import (
 )
 
 __all__ = [
+    "BallotRows",
     "Message",
     "add_attach",
     "ballot_answer_ids",
     "bind_uuid",
+    "count",
     "create_poll",
     "delete_ballot",
     "find_attach_by_entity",
@@ -42,9 +44,11 @@ __all__ = [
     "mark_stop_handled",
     "message_for_uuid",
     "new_version",
+    "remove_ballot",
     "report_rows",
     "reserve_uuid",
     "set_date_end",
+    "store_ballot",
     "user_ballot",
     "voters_of_answer",
 ]
@@ -193,26 +197,46 @@ def lock_voter(conn: Connection, vote_id: int, user_id: int) -> None:
         _VOTER_LOCK.rows(conn, poll=vote_id, voter=user_id)
 
 
-def _counter_updates(table: Any) -> tuple[Prepared, Prepared]:
-    """One row's counter up by one, and down by one (never below zero)."""
-    where = table.c.id == bindparam("row_id")
-    up = update(table).where(where).values(counter=table.c.counter + 1)
-    down = update(table).where(where).values(counter=case((table.c.counter > 0, table.c.counter - 1), else_=0))
+def _counter_update(table: Any) -> Prepared:
+    """One row's counter moved by ``delta``, never below zero."""
+    moved = table.c.counter + bindparam("delta")
+    statement = update(table).where(table.c.id == bindparam("row_id")).values(counter=case((moved > 0, moved), else_=0))
     if table is votes:  # the vote's row also names the new content of its questions and answers
-        up, down = up.values(version=bindparam("new_version")), down.values(version=bindparam("new_version"))
-    return Prepared(up), Prepared(down)
+        statement = statement.values(version=bindparam("new_version"))
+    return Prepared(statement)
 
 
-_VOTE_COUNTER = _counter_updates(votes)
-_QUESTION_COUNTER = _counter_updates(vote_questions)
-_ANSWER_COUNTER = _counter_updates(vote_answers)
+_VOTE_COUNTER = _counter_update(votes)
+_QUESTION_COUNTER = _counter_update(vote_questions)
+_ANSWER_COUNTER = _counter_update(vote_answers)
 
 
-def _bump(conn: Connection, vote_id: int, question_ids: Iterable[int], answer_ids: Iterable[int], step: int) -> None:
-    which = 0 if step > 0 else 1
-    _VOTE_COUNTER[which].run(conn, row_id=vote_id, new_version=new_version())
-    _QUESTION_COUNTER[which].run_many(conn, [{"row_id": qid} for qid in question_ids])
-    _ANSWER_COUNTER[which].run_many(conn, [{"row_id": aid} for aid in answer_ids])
+@dataclass(frozen=True, slots=True)
+class BallotRows:
+    """The (question, answer) ids of a ballot's rows, stored or removed."""
+
+    questions: frozenset[int] = frozenset()
+    answers: frozenset[int] = frozenset()
+
+    @property
+    def empty(self) -> bool:
+        return not self.questions and not self.answers
+
+
+def count(conn: Connection, vote_id: int, removed: BallotRows, added: BallotRows) -> None:
+    """Move the counters by a removed and an added ballot at once, and give the poll a new version.
+
+    Call it last in the transaction: on PostgreSQL the counter rows stay locked until the commit, and every vote
+    on the poll waits for them.
+    """
+    ballots_delta = (0 if added.empty else 1) - (0 if removed.empty else 1)
+    _VOTE_COUNTER.run(conn, row_id=vote_id, delta=ballots_delta, new_version=new_version())
+    for statement, gone, came in (
+        (_QUESTION_COUNTER, removed.questions, added.questions),
+        (_ANSWER_COUNTER, removed.answers, added.answers),
+    ):
+        moves = [{"row_id": row, "delta": (row in came) - (row in gone)} for row in sorted(gone | came)]
+        statement.run_many(conn, [move for move in moves if move["delta"]])
 
 
 _BALLOT_ID = Prepared(
@@ -251,27 +275,24 @@ _INSERT_CHOICE = Prepared(
 )
 
 
-def delete_ballot(conn: Connection, vote_id: int, user_id: int) -> tuple[set[int], set[int]]:
-    """Remove a voter's ballot and take it off the counters; returns the (question, answer) ids touched."""
+def remove_ballot(conn: Connection, vote_id: int, user_id: int) -> BallotRows:
+    """Remove a voter's ballot rows (not yet off the counters: see :func:`count`)."""
     found = _BALLOT_ID.rows(conn, poll=vote_id, voter=user_id)
     if not found:
-        return set(), set()
+        return BallotRows()
     ballot_id = found[0][0]
     # Children first: the cascade would otherwise remove the rows whose ids the counters need.
     rows = _DELETE_CHOICES.rows(conn, ballot=ballot_id)
     _DELETE_BALLOT_QUESTIONS.run(conn, ballot=ballot_id)
     if _DELETE_BALLOT.run(conn, ballot=ballot_id) != 1:
         raise RuntimeError("ballot vanished under the voter lock")  # pragma: no cover
-    qids = {question_id for question_id, _ in rows}
-    aids = {answer_id for _, answer_id in rows}
-    _bump(conn, vote_id, qids, aids, -1)
-    return qids, aids
+    return BallotRows(frozenset(q for q, _ in rows), frozenset(a for _, a in rows))
 
 
-def insert_ballot(
+def store_ballot(
     conn: Connection, now: datetime, *, vote_id: int, user_id: int, chosen: dict[int, list[int]], visible: bool
-) -> tuple[set[int], set[int]]:
-    """Store a ballot and count it; returns the (question, answer) ids whose counters went up."""
+) -> BallotRows:
+    """Store a ballot's rows (not yet counted: see :func:`count`)."""
     # The caller holds the voter lock and saw no ballot, so the unique (vote, user) constraint cannot fire
     # here; should it ever, the whole call fails and rolls back rather than count a vote twice.
     ((ballot_id,),) = _INSERT_BALLOT.rows(conn, poll=vote_id, voter=user_id, shown=visible, at=now)
@@ -279,10 +300,24 @@ def insert_ballot(
         ((bq,),) = _INSERT_BALLOT_QUESTION.rows(conn, ballot=ballot_id, question=qid)
         choice = {"ballot_question": bq, "ballot": ballot_id, "poll": vote_id, "question": qid, "voter": user_id}
         _INSERT_CHOICE.run_many(conn, [{**choice, "answer": aid, "shown": visible} for aid in aids])
-    question_ids = set(chosen)
-    answer_ids = {a for chosen_answers in chosen.values() for a in chosen_answers}
-    _bump(conn, vote_id, question_ids, answer_ids, +1)
-    return question_ids, answer_ids
+    return BallotRows(frozenset(chosen), frozenset(a for answers in chosen.values() for a in answers))
+
+
+def delete_ballot(conn: Connection, vote_id: int, user_id: int) -> BallotRows:
+    """Remove a voter's ballot and take it off the counters (recall; tests and benchmarks)."""
+    removed = remove_ballot(conn, vote_id, user_id)
+    if not removed.empty:
+        count(conn, vote_id, removed, BallotRows())
+    return removed
+
+
+def insert_ballot(
+    conn: Connection, now: datetime, *, vote_id: int, user_id: int, chosen: dict[int, list[int]], visible: bool
+) -> BallotRows:
+    """Store a first ballot and count it (tests and benchmarks; ``vote`` counts last, see :func:`count`)."""
+    added = store_ballot(conn, now, vote_id=vote_id, user_id=user_id, chosen=chosen, visible=visible)
+    count(conn, vote_id, BallotRows(), added)
+    return added
 
 
 def set_date_end(conn: Connection, vote_id: int, date_end: datetime) -> None:
