@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import os
 import pstats
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -88,17 +89,27 @@ async def per_call_us(app: App, requests: list[Request]) -> float:
     return statistics.median(batches)
 
 
-async def lifespan(app: App) -> None:
-    started = asyncio.Event()
+@contextlib.asynccontextmanager
+async def lifespan(app: App) -> AsyncIterator[None]:
+    """The application's startup before the calls and its shutdown after them, as uvicorn runs them."""
+    started, stopped = asyncio.Event(), asyncio.Event()
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await queue.put({"type": "lifespan.startup"})
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "lifespan.startup.complete":
             started.set()
+        elif message["type"] == "lifespan.shutdown.complete":
+            stopped.set()
 
-    asyncio.get_running_loop().create_task(app({"type": "lifespan", "state": {}}, queue.get, send))
+    task = asyncio.get_running_loop().create_task(app({"type": "lifespan", "state": {}}, queue.get, send))
     await started.wait()
+    try:
+        yield
+    finally:
+        await queue.put({"type": "lifespan.shutdown"})
+        await stopped.wait()
+        await task
 
 
 def run_writes_inline() -> None:
@@ -134,35 +145,40 @@ async def main(args: argparse.Namespace) -> None:
         from b24vote.app import create_app
 
         app: Any = create_app()
-        await lifespan(app)
+        async with lifespan(app):
+            await measure(app, world, args)
 
-        def hook(uid: int) -> str:
-            return f"/rest/{uid}/{seed.code_for(uid)}"
 
-        poll = world.write_poll
-        kinds = {
-            "get": [request(f"{hook(1)}/vote.AttachedVote.get", {"attachId": world.small.attach_id})] * args.calls,
-            "vote": [
-                request(
-                    f"{hook(uid)}/vote.AttachedVote.vote",
-                    {"attachId": poll.attach_id, "ballot": {str(poll.question_id): [poll.answer_ids[1]]}},
-                )
-                for uid in range(world.voters_from, world.voters_from + args.calls)
-            ],
-        }
-        bare = await per_call_us(baseline.app, [request("/", {})] * args.calls)
-        print(f"baseline: bare ASGI app {bare:.1f} µs per call")
-        for name, requests in kinds.items():
-            await call(app, *requests[0])  # warm caches and connections
-            profile = cProfile.Profile() if args.profile == name else None
-            if profile:
-                profile.enable()
-            spent = await per_call_us(app, requests[1:])
-            if profile:
-                profile.disable()
-            print(f"{name}: {spent:.1f} µs per call ({spent / bare:.0f}× the bare app)")
-            if profile:
-                pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+async def measure(app: App, world: seed.World, args: argparse.Namespace) -> None:
+    """The per-call figures of the cached `get` and of first votes, against the bare app."""
+
+    def hook(uid: int) -> str:
+        return f"/rest/{uid}/{seed.code_for(uid)}"
+
+    poll = world.write_poll
+    kinds = {
+        "get": [request(f"{hook(1)}/vote.AttachedVote.get", {"attachId": world.small.attach_id})] * args.calls,
+        "vote": [
+            request(
+                f"{hook(uid)}/vote.AttachedVote.vote",
+                {"attachId": poll.attach_id, "ballot": {str(poll.question_id): [poll.answer_ids[1]]}},
+            )
+            for uid in range(world.voters_from, world.voters_from + args.calls)
+        ],
+    }
+    bare = await per_call_us(baseline.app, [request("/", {})] * args.calls)
+    print(f"baseline: bare ASGI app {bare:.1f} µs per call")
+    for name, requests in kinds.items():
+        await call(app, *requests[0])  # warm caches and connections
+        profile = cProfile.Profile() if args.profile == name else None
+        if profile:
+            profile.enable()
+        spent = await per_call_us(app, requests[1:])
+        if profile:
+            profile.disable()
+        print(f"{name}: {spent:.1f} µs per call ({spent / bare:.0f}× the bare app)")
+        if profile:
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":
