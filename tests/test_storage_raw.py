@@ -77,3 +77,21 @@ def test_the_kept_read_transaction_always_ends(db: Database) -> None:
         raise ValueError
     assert not open_transaction(conn)
     db.release_kept()
+
+
+def test_an_in_list_runs_in_chunks_with_one_form_per_length(db: Database) -> None:
+    from b24vote.storage.raw import PreparedIn
+
+    by_ids = PreparedIn(
+        lambda names: select(users.c.id).where(users.c.id.in_([bindparam(n) for n in names])).order_by(users.c.id),
+        limit=4,
+    )
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    with db.write() as conn:
+        ids = [people.add_user(conn, at, name=f"U{i}") for i in range(10)]
+    with db.read() as conn:
+        assert [r[0] for r in by_ids.rows(conn, ids[:3])] == ids[:3]
+        assert [r[0] for r in by_ids.rows(conn, ids)] == ids  # chunks of 4, 4 and 2, each in order
+        assert by_ids.rows(conn, []) == []
+        assert by_ids.rows(conn, [max(ids) + 1]) == []
+    assert sorted(by_ids._by_length) == [1, 2, 3, 4]  # one prepared form per length seen

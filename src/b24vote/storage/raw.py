@@ -10,13 +10,14 @@ SQLite (wrap them in ``bool``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql.elements import ClauseElement
 
-__all__ = ["Prepared", "utc"]
+__all__ = ["Prepared", "PreparedIn", "utc"]
 
 
 class _Compiled:
@@ -90,6 +91,30 @@ class Prepared:
             cursor.executemany(compiled.sql, [compiled.bind(params) for params in many])
         finally:
             cursor.close()
+
+
+class PreparedIn:
+    """A statement with one ``IN`` list, prepared once per list length (``build(names)`` makes the statement
+    with one bound parameter per name). A list longer than ``limit`` runs in chunks: rows come chunk by chunk,
+    ordered within each."""
+
+    __slots__ = ("_build", "_by_length", "_limit")
+
+    def __init__(self, build: Callable[[list[str]], ClauseElement], limit: int) -> None:
+        self._build = build
+        self._limit = limit
+        self._by_length: dict[int, Prepared] = {}
+
+    def rows(self, conn: Connection, values: Sequence[Any], **params: Any) -> list[tuple[Any, ...]]:
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), self._limit):
+            chunk = values[start : start + self._limit]
+            names = [f"in_{i}" for i in range(len(chunk))]
+            prepared = self._by_length.get(len(chunk))
+            if prepared is None:
+                prepared = self._by_length[len(chunk)] = Prepared(self._build(names))
+            found.extend(prepared.rows(conn, **params, **dict(zip(names, chunk, strict=True))))
+        return found
 
 
 def _cursor(conn: Connection) -> Any:

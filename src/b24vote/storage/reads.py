@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 
 from b24vote.cache import BoundedCache
 from b24vote.domain.polls import Answer, Attach, BallotChoice, Poll, Question, UserBallot
-from b24vote.storage.raw import Prepared, utc
+from b24vote.storage.raw import Prepared, PreparedIn, utc
 from b24vote.storage.tables import (
     attaches,
     ballot_answers,
@@ -97,11 +97,15 @@ _BY_ENTITY = Prepared(
     .order_by(attaches.c.id)
     .limit(1)
 )
-_BY_ENTITIES = _TARGET.where(
-    attaches.c.module_key == bindparam("module"),
-    attaches.c.entity_type_key == bindparam("entity_type"),
-    attaches.c.entity_id.in_(bindparam("entity_ids", expanding=True)),
-).order_by(attaches.c.id)
+_IN_CHUNK = 50  # getMany takes at most 50 entity ids: one prepared form per length up to that
+_BY_ENTITIES = PreparedIn(
+    lambda names: _TARGET.where(
+        attaches.c.module_key == bindparam("module"),
+        attaches.c.entity_type_key == bindparam("entity_type"),
+        attaches.c.entity_id.in_([bindparam(name) for name in names]),
+    ).order_by(attaches.c.id),
+    limit=_IN_CHUNK,
+)
 
 _QUESTION_COLUMNS = (
     select(
@@ -147,11 +151,14 @@ _BALLOT_COLUMNS = (
     ballot_answers.c.message,
 )
 _BALLOT_FROM = ballots.outerjoin(ballot_answers, ballot_answers.c.ballot_id == ballots.c.id)
-_BALLOTS = (
-    select(*_BALLOT_COLUMNS)
-    .select_from(_BALLOT_FROM)
-    .where(ballots.c.vote_id.in_(bindparam("vote_ids", expanding=True)), ballots.c.user_id == bindparam("user_id"))
-    .order_by(ballot_answers.c.id)
+_BALLOTS = PreparedIn(
+    lambda names: (
+        select(*_BALLOT_COLUMNS)
+        .select_from(_BALLOT_FROM)
+        .where(ballots.c.vote_id.in_([bindparam(name) for name in names]), ballots.c.user_id == bindparam("user_id"))
+        .order_by(ballot_answers.c.id)
+    ),
+    limit=_IN_CHUNK,
 )
 _BALLOT = Prepared(
     select(*_BALLOT_COLUMNS)
@@ -316,14 +323,12 @@ def load_by_entities(
     conn: Connection, module: str, entity_type: str, entity_ids: Iterable[int], viewer: int
 ) -> dict[int, LoadedPoll]:
     """The first attach of each entity, keyed by entity id."""
-    params = {
-        "module": module.lower(),
-        "entity_type": entity_type.lower(),
-        "entity_ids": list(set(entity_ids)),
-        "viewer": viewer,
-    }
+    wanted = sorted(set(entity_ids))
+    if not wanted:
+        return {}
+    rows = _BY_ENTITIES.rows(conn, wanted, module=module.lower(), entity_type=entity_type.lower(), viewer=viewer)
     found: dict[int, LoadedPoll] = {}
-    for loaded in _complete(conn, conn.execute(_BY_ENTITIES, params).all()):
+    for loaded in _complete(conn, rows):
         found.setdefault(loaded.attach.entity_id, loaded)
     return found
 
@@ -350,5 +355,6 @@ def ballots_of(conn: Connection, vote_ids: Sequence[int], user_id: int) -> dict[
         ballot = ballot_of(conn, vote_ids[0], user_id)
         return {vote_ids[0]: ballot} if ballot is not None else {}
     found: dict[int, UserBallot] = {}
-    _ballot_rows(found, conn.execute(_BALLOTS, {"vote_ids": list(vote_ids), "user_id": user_id}))
+    if vote_ids:
+        _ballot_rows(found, _BALLOTS.rows(conn, vote_ids, user_id=user_id))
     return found
