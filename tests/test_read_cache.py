@@ -99,3 +99,23 @@ def test_the_event_loops_reader_connection_goes_back_to_the_pool_on_shutdown(
         poll = send_poll(client, portal)
         call(client, portal, "vote.AttachedVote.get", attachId=poll.attach_id)
     assert pool.checkedout() == 0
+
+
+def test_a_poll_carries_the_version_its_questions_were_read_under(
+    app_client: TestClient, db: Database, portal: Portal
+) -> None:
+    """On PostgreSQL (read committed) a vote committed between the poll row and the questions statement shows
+    in the questions only: the poll then carries their version, under which its rendering is cached."""
+    poll = send_poll(app_client, portal)
+    with db.read() as conn:
+        rows = reads._BY_ID.rows(conn, attach_id=poll.attach_id, viewer=portal.admin)
+        first_version = _version(db, poll.vote_id)
+        cast(app_client, portal, poll, poll.answer_ids[1])  # committed by another connection meanwhile
+        reads.QUESTIONS.clear()  # a miss: the questions are read now
+        (loaded,) = reads._complete(conn, rows)
+    counted = sum(int(a.counter) for q in loaded.poll.questions for a in q.answers)
+    if db.dialect == "postgresql":
+        assert loaded.poll.version == _version(db, poll.vote_id) != first_version and counted == 1
+    else:  # SQLite: one snapshot for the whole read transaction
+        assert loaded.poll.version == first_version and counted == 0
+    assert reads.QUESTIONS.get((poll.vote_id, loaded.poll.version)) == loaded.poll.questions

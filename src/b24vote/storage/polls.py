@@ -181,7 +181,7 @@ def load_poll(conn: Connection, vote_id: int) -> Poll | None:
     vote = conn.execute(select(votes).where(votes.c.id == vote_id)).first()
     if vote is None:
         return None
-    return reads.poll_of(vote_id, vote, reads.questions_of(conn, [vote_id]))
+    return reads.poll_of(vote_id, vote, reads.versioned_questions(conn, [vote_id]))
 
 
 def user_ballot(conn: Connection, vote_id: int, user_id: int) -> UserBallot | None:

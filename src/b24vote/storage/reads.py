@@ -44,6 +44,7 @@ __all__ = [
     "load_by_uid",
     "poll_of",
     "questions_of",
+    "versioned_questions",
     "webhooks_of",
 ]
 
@@ -192,10 +193,15 @@ QUESTIONS: BoundedCache[tuple[int, int], tuple[Question, ...]] = BoundedCache(li
 
 
 def questions_of(conn: Connection, vote_ids: Sequence[int]) -> dict[int, tuple[Question, ...]]:
-    """Questions with their answers in display order, keyed by vote id, read from the database.
+    """Questions with their answers in display order, keyed by vote id, read from the database."""
+    return {vote_id: questions for vote_id, (_, questions) in versioned_questions(conn, vote_ids).items()}
 
-    Each poll's questions are cached under the version the same statement saw, so the cache never pairs a
-    version with rows of another.
+
+def versioned_questions(conn: Connection, vote_ids: Sequence[int]) -> dict[int, tuple[int, tuple[Question, ...]]]:
+    """(version, questions) of each poll, read from the database in one statement.
+
+    The version is the one the same statement saw: on PostgreSQL (read committed) it may be newer than a vote
+    row read earlier in the transaction, and the questions are cached, and must be rendered, under it.
     """
     if len(vote_ids) == 1:
         rows: Iterable[Sequence[Any]] = _POLL_QUESTIONS.rows(conn, vote_id=vote_ids[0])
@@ -216,25 +222,25 @@ def questions_of(conn: Connection, vote_ids: Sequence[int]) -> dict[int, tuple[Q
             current.append(Answer(answer_id, question_id, row[10], row[11], row[12], utc(row[13]), row[14]))
     if last is not None:
         found.setdefault(last[1], []).append(_question(last, current))
-    result = {vote_id: tuple(qs) for vote_id, qs in found.items()}
-    for vote_id, questions in result.items():
-        if versions[vote_id] != 0:  # 0: rows written outside b24vote, never cached
-            QUESTIONS.put((vote_id, versions[vote_id]), questions)
+    result = {vote_id: (versions[vote_id], tuple(qs)) for vote_id, qs in found.items()}
+    for vote_id, (version, questions) in result.items():
+        if version != 0:  # 0: rows written outside b24vote, never cached
+            QUESTIONS.put((vote_id, version), questions)
     return result
 
 
-def _cached_questions(conn: Connection, wanted: dict[int, int]) -> dict[int, tuple[Question, ...]]:
-    """Questions of the polls ``{vote id: version}``, from the cache where the version is known."""
-    found: dict[int, tuple[Question, ...]] = {}
+def _cached_questions(conn: Connection, wanted: dict[int, int]) -> dict[int, tuple[int, tuple[Question, ...]]]:
+    """(version, questions) of the polls ``{vote id: version}``, from the cache where the version is known."""
+    found: dict[int, tuple[int, tuple[Question, ...]]] = {}
     missing = []
     for vote_id, version in wanted.items():
         hit = QUESTIONS.get((vote_id, version))
         if hit is None:
             missing.append(vote_id)
         else:
-            found[vote_id] = hit
+            found[vote_id] = (version, hit)
     if missing:
-        found.update(questions_of(conn, sorted(missing)))
+        found.update(versioned_questions(conn, sorted(missing)))
     return found
 
 
@@ -254,8 +260,9 @@ def _question(row: Sequence[Any], answers: list[Answer]) -> Question:
     )
 
 
-def poll_of(vote_id: int, row: Any, questions: dict[int, tuple[Question, ...]]) -> Poll:
-    """A Poll from a row carrying the vote's columns and the questions loaded by :func:`questions_of`."""
+def poll_of(vote_id: int, row: Any, questions: dict[int, tuple[int, tuple[Question, ...]]]) -> Poll:
+    """A Poll from a row carrying the vote's columns and what :func:`versioned_questions` read."""
+    version, listed = questions.get(vote_id, (0, ()))
     return Poll(
         id=vote_id,
         author_id=row.author_id,
@@ -265,8 +272,8 @@ def poll_of(vote_id: int, row: Any, questions: dict[int, tuple[Question, ...]]) 
         date_start=row.date_start,
         date_end=row.date_end,
         counter=row.counter,
-        questions=questions.get(vote_id, ()),
-        version=row.version,
+        questions=listed,
+        version=version,
     )
 
 
@@ -275,9 +282,11 @@ def poll_of(vote_id: int, row: Any, questions: dict[int, tuple[Question, ...]]) 
 (_OPTIONS, _ACTIVE, _DATE_START, _DATE_END, _COUNTER, _VERSION, _CHAT, _MESSAGE_AUTHOR, _MEMBER) = range(9, 18)
 
 
-def _loaded(row: Sequence[Any], questions: dict[int, tuple[Question, ...]]) -> LoadedPoll:
-    """A LoadedPoll from a _TARGET row, typed (SQLAlchemy) or raw (:class:`Prepared`)."""
+def _loaded(row: Sequence[Any], questions: dict[int, tuple[int, tuple[Question, ...]]]) -> LoadedPoll:
+    """A LoadedPoll from a _TARGET row, typed (SQLAlchemy) or raw (:class:`Prepared`); its version is the one
+    its questions were read under."""
     vote_id = row[_VOTE_ID]
+    version, listed = questions.get(vote_id, (0, ()))
     attach = Attach(row[_ID], vote_id, row[_MODULE], row[_ENTITY_TYPE], row[_ENTITY_ID], row[_UID], row[_CREATED_BY])
     poll = Poll(
         id=vote_id,
@@ -288,8 +297,8 @@ def _loaded(row: Sequence[Any], questions: dict[int, tuple[Question, ...]]) -> L
         date_start=utc(row[_DATE_START]),
         date_end=utc(row[_DATE_END]),
         counter=row[_COUNTER],
-        questions=questions.get(vote_id, ()),
-        version=row[_VERSION],
+        questions=listed,
+        version=version,
     )
     return LoadedPoll(attach, poll, row[_CHAT], row[_MESSAGE_AUTHOR], row[_MEMBER] is not None)
 
