@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -212,9 +213,45 @@ def test_both_stores_agree_on_entering_and_recording(steps: list[tuple[float, bo
         for gap, counted, seconds in steps:
             now += gap
             bucket = (3.0, 0.5) if counted else None
-            entered = local.enter("w:1", "server.time", now, bucket)
-            assert shared.enter("w:1", "server.time", now, bucket) == pytest.approx(entered)
+            admitted, before = local.enter("w:1", "server.time", now, bucket)
+            shared_admitted, shared_before = shared.enter("w:1", "server.time", now, bucket)
+            assert shared_admitted == admitted
+            assert (shared_before.used, shared_before.reset_at) == (pytest.approx(before.used), before.reset_at)
             recorded = local.add_operating("w:1", "server.time", seconds, now)
-            assert shared.add_operating("w:1", "server.time", seconds, now) == recorded
+            # Redis writes it with the next check (or within 50 ms) and answers from what it read before.
+            deferred = shared.add_operating("w:1", "server.time", seconds, now, shared_before)
+            assert (deferred.used, deferred.reset_at) == (pytest.approx(recorded.used), recorded.reset_at)
+        shared.flush()
+        if steps:
+            written = shared.add_operating("w:1", "server.time", 0.0, now)  # no state given: written and read now
+            assert written.used == pytest.approx(local.add_operating("w:1", "server.time", 0.0, now).used)
     finally:
         shared.clear()
+
+
+def _redis_store(name: str) -> RedisLimitStore:
+    problem = _redis_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI=true but unreachable: {problem}")
+        pytest.skip(f"Redis unreachable: {problem}")
+    return RedisLimitStore(redis.Redis.from_url(REDIS_URL), f"b24vote:test-{name}:{os.getpid()}:")
+
+
+def test_queued_operating_time_reaches_other_processes_without_a_next_call() -> None:
+    mine, other = _redis_store("flush"), _redis_store("flush")  # two processes sharing one Redis
+    mine.clear()
+    now = 1_700_000_000.0
+    try:
+        _, before = mine.enter("w:1", "m", now, None)
+        mine.add_operating("w:1", "m", 12.5, now, before)
+        deadline = time.monotonic() + 5
+        while other.enter("w:1", "m", now, None)[1].used != 12.5:
+            assert time.monotonic() < deadline, "the background flush never wrote the call's time"
+            time.sleep(0.01)
+        _, before = mine.enter("w:1", "m", now, None)
+        mine.add_operating("w:1", "m", 7.5, now, before)
+        mine.close()  # shutdown writes what is queued at once
+        assert other.enter("w:1", "m", now, None)[1].used == 20.0
+    finally:
+        mine.clear()

@@ -12,9 +12,21 @@ from b24vote.limits.stores import LimitStore, MemoryLimitStore, RedisLimitStore
 if TYPE_CHECKING:
     from b24vote.config import Settings
 
-__all__ = ["Limiter", "build_limiter"]
+__all__ = ["Entry", "Limiter", "build_limiter"]
 
 log = logging.getLogger("b24vote.limits")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the limits said of a call about to run, and the operating state they read for it."""
+
+    admitted: bool
+    blocked: bool
+    before: OperatingState | None = None
+
+
+_OPEN = Entry(admitted=True, blocked=False)
 
 
 @dataclass
@@ -39,28 +51,35 @@ class Limiter:
             log.exception("rate-limit store failed; request let through")
             return True
 
-    def enter(self, key: str, method: str, now: float, *, counted: bool = True) -> tuple[bool, bool]:
-        """A call of ``method`` starting: (admitted by the bucket, blocked by its operating time), in one store
-        round trip. ``counted``: False for the commands of a batch, which took its place in the bucket."""
+    def enter(self, key: str, method: str, now: float, *, counted: bool = True) -> Entry:
+        """A call of ``method`` starting: admitted by the bucket? blocked by its operating time? In one store round
+        trip. ``counted``: False for the commands of a batch, which took its place in the bucket."""
         bucket = (self.burst, self.drain) if counted and self.burst is not None else None
         if bucket is None and self.operating_limit is None:
-            return True, False
+            return _OPEN
         try:
-            admitted, used = self.store.enter(key, method, now, bucket)
+            admitted, before = self.store.enter(key, method, now, bucket)
         except Exception:
             log.exception("limit store failed; request let through")
-            return True, False
-        return admitted, self.operating_limit is not None and used > self.operating_limit
+            return _OPEN
+        return Entry(admitted, self.operating_limit is not None and before.used > self.operating_limit, before)
 
-    def record(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
+    def record(self, key: str, method: str, seconds: float, now: float, entry: Entry | None = None) -> OperatingState:
         """Count a finished call; with the limit off nothing is kept and the time block shows zero."""
         if self.operating_limit is None:
             return OperatingState(0.0, int(now + WINDOW_SECONDS))
         try:
-            return self.store.add_operating(key, method, seconds, now)
+            return self.store.add_operating(key, method, seconds, now, entry.before if entry else None)
         except Exception:
             log.exception("operating-time store failed; call not counted")
             return OperatingState(0.0, int(now + WINDOW_SECONDS))
+
+    def close(self) -> None:
+        """Write what the store still holds back (shutdown)."""
+        try:
+            self.store.close()
+        except Exception:
+            log.exception("limit store failed to write its last counts")
 
     def idle(self, now: float) -> OperatingState:
         """The time block of a call that is not counted (the outer ``batch``)."""

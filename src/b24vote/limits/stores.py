@@ -6,6 +6,7 @@ sharing a Redis server share one budget exactly. Times are unix seconds from the
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Protocol
 
@@ -15,6 +16,8 @@ from b24vote.limits.operating import Minute, OperatingState
 
 __all__ = ["LimitStore", "MemoryLimitStore", "RedisLimitStore"]
 
+log = logging.getLogger("b24vote.limits")
+
 
 class LimitStore(Protocol):
     """Counters for the leaky bucket and for operating time."""
@@ -23,13 +26,22 @@ class LimitStore(Protocol):
         """Admit one request for ``key`` or refuse it (the bucket is full)."""
         ...
 
-    def add_operating(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
-        """Add ``seconds`` of ``method`` time and return the new state."""
+    def add_operating(
+        self, key: str, method: str, seconds: float, now: float, before: OperatingState | None = None
+    ) -> OperatingState:
+        """Add ``seconds`` of ``method`` time and return the new state. ``before``: the state :meth:`enter` read
+        for this call; a store may then write the addition later (no later than the next :meth:`enter`)."""
         ...
 
-    def enter(self, key: str, method: str, now: float, bucket: tuple[float, float] | None) -> tuple[bool, float]:
+    def enter(
+        self, key: str, method: str, now: float, bucket: tuple[float, float] | None
+    ) -> tuple[bool, OperatingState]:
         """A call starting: take from the bucket (``(burst, drain)``, None = not counted) and read the operating
-        time of ``method``, at once; returns (admitted, operating time used)."""
+        time of ``method``, at once; returns (admitted, the operating state before the call)."""
+        ...
+
+    def close(self) -> None:
+        """Write what is still pending (shutdown)."""
         ...
 
     def clear(self) -> None:
@@ -50,14 +62,18 @@ class MemoryLimitStore:
             admitted, self._buckets[key] = take(self._buckets.get(key), now, burst, drain)
             return admitted
 
-    def enter(self, key: str, method: str, now: float, bucket: tuple[float, float] | None) -> tuple[bool, float]:
+    def enter(
+        self, key: str, method: str, now: float, bucket: tuple[float, float] | None
+    ) -> tuple[bool, OperatingState]:
         with self._lock:
             admitted = True
             if bucket is not None:
                 admitted, self._buckets[key] = take(self._buckets.get(key), now, *bucket)
-            return admitted, operating.summarise(self._minutes.get((key, method), {}), now).used
+            return admitted, operating.summarise(self._minutes.get((key, method), {}), now)
 
-    def add_operating(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
+    def add_operating(
+        self, key: str, method: str, seconds: float, now: float, before: OperatingState | None = None
+    ) -> OperatingState:
         with self._lock:
             buckets = operating.add(self._minutes.get((key, method), {}), max(seconds, 0.0), now)
             self._minutes[(key, method)] = buckets
@@ -67,6 +83,9 @@ class MemoryLimitStore:
         with self._lock:
             self._buckets.clear()
             self._minutes.clear()
+
+    def close(self) -> None:
+        return
 
 
 # The same arithmetic as limits/bucket.py. Numbers are stored with 17 significant digits so that a
@@ -139,14 +158,23 @@ _ENTER = (
 local now = tonumber(ARGV[1])
 local admitted = 1
 if ARGV[2] ~= '' then admitted = bucket_take(KEYS[1], now, tonumber(ARGV[2]), tonumber(ARGV[3])) end
-local used = operating_update(KEYS[2], now, -1, tonumber(ARGV[4]), tonumber(ARGV[5]))[1]
-return {admitted, used}
+local state = operating_update(KEYS[2], now, -1, tonumber(ARGV[4]), tonumber(ARGV[5]))
+return {admitted, state[1], state[2]}
 """
 )
 
 
+_FLUSH_SECONDS = 0.05  # the longest a call's operating time waits to be written when no call follows it
+
+
 class RedisLimitStore:
-    """Counters in Redis under ``prefix``; several b24vote processes pointed at one server share them."""
+    """Counters in Redis under ``prefix``; several b24vote processes pointed at one server share them.
+
+    A call costs one round trip before it runs (:meth:`enter`: bucket and operating check in one script). The
+    operating time it then used is queued and written in the same pipeline as the next call's check, or by a
+    background flush within 50 ms when no call follows: this process's own calls are always counted before its
+    next check, other processes see them at most 50 ms later.
+    """
 
     def __init__(self, client: Any, prefix: str) -> None:
         self._client = client
@@ -154,23 +182,80 @@ class RedisLimitStore:
         self._take = client.register_script(_TAKE)
         self._operating = client.register_script(_OPERATING)
         self._enter = client.register_script(_ENTER)
+        self._pending: list[tuple[str, str, float, float]] = []
+        self._pending_lock = threading.Lock()
+        self._io_lock = threading.Lock()  # a flush and a check go out in the order their calls were made
+        self._flusher: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def take(self, key: str, now: float, burst: float, drain: float) -> bool:
         return bool(self._take(keys=[f"{self._prefix}bucket:{key}"], args=[repr(now), repr(burst), repr(drain)]))
 
-    def enter(self, key: str, method: str, now: float, bucket: tuple[float, float] | None) -> tuple[bool, float]:
+    def enter(
+        self, key: str, method: str, now: float, bucket: tuple[float, float] | None
+    ) -> tuple[bool, OperatingState]:
         burst, drain = (repr(bucket[0]), repr(bucket[1])) if bucket is not None else ("", "")
-        admitted, used = self._enter(
-            keys=[f"{self._prefix}bucket:{key}", f"{self._prefix}operating:{key}:{method}"],
-            args=[repr(now), burst, drain, str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)],
-        )
-        return bool(admitted), float(used)
+        with self._io_lock:
+            pipe = self._client.pipeline(transaction=False)
+            self._queue_pending(pipe)
+            self._enter(
+                keys=[f"{self._prefix}bucket:{key}", f"{self._prefix}operating:{key}:{method}"],
+                args=[repr(now), burst, drain, str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)],
+                client=pipe,
+            )
+            admitted, used, reset_at = pipe.execute()[-1]
+        return bool(admitted), OperatingState(float(used), int(float(reset_at)))
 
-    def add_operating(self, key: str, method: str, seconds: float, now: float) -> OperatingState:
-        args = [repr(now), repr(max(seconds, 0.0)), str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)]
-        used, reset_at = self._operating(keys=[f"{self._prefix}operating:{key}:{method}"], args=args)
+    def add_operating(
+        self, key: str, method: str, seconds: float, now: float, before: OperatingState | None = None
+    ) -> OperatingState:
+        seconds = max(seconds, 0.0)
+        if before is None:  # no state read for this call: write now and read the result
+            with self._io_lock:
+                return self._record(self._client, key, method, seconds, now)
+        with self._pending_lock:
+            self._pending.append((key, method, seconds, now))
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(target=self._flush_loop, name="b24vote-limits-flush", daemon=True)
+                self._flusher.start()
+        # What the script will compute once it runs, unless another process adds to the same minute meanwhile.
+        return OperatingState(before.used + seconds, before.reset_at)
+
+    def close(self) -> None:
+        self._closed.set()
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the queued operating time now."""
+        with self._io_lock:
+            pipe = self._client.pipeline(transaction=False)
+            if self._queue_pending(pipe):
+                pipe.execute()
+
+    def _flush_loop(self) -> None:
+        while not self._closed.wait(_FLUSH_SECONDS):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("writing operating time to Redis failed; those calls are not counted")
+
+    def _queue_pending(self, pipe: Any) -> bool:
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        for key, method, seconds, now in pending:
+            self._record(pipe, key, method, seconds, now)
+        return bool(pending)
+
+    def _record(self, client: Any, key: str, method: str, seconds: float, now: float) -> OperatingState:
+        args = [repr(now), repr(seconds), str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)]
+        found = self._operating(keys=[f"{self._prefix}operating:{key}:{method}"], args=args, client=client)
+        if client is not self._client:  # queued in a pipeline: no result yet
+            return OperatingState(0.0, 0)
+        used, reset_at = found
         return OperatingState(float(used), int(float(reset_at)))
 
     def clear(self) -> None:
+        with self._pending_lock:
+            self._pending.clear()
         for name in self._client.scan_iter(match=f"{self._prefix}*", count=500):
             self._client.delete(name)

@@ -88,11 +88,11 @@ def _run(
     stamp = now.timestamp()
     caller = authenticate(conn, creds, now)
     method_key = method.name.lower()
-    admitted, blocked = state.limits.enter(caller.limit_key, method_key, stamp, counted=not in_batch)
-    if not admitted:
+    entry = state.limits.enter(caller.limit_key, method_key, stamp, counted=not in_batch)
+    if not entry.admitted:
         raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
     check_scope(method, caller)
-    if blocked:
+    if entry.blocked:
         raise PlatformError(ErrorCode.OPERATION_TIME_LIMIT)
     ctx = call_context(state, conn, caller, now)
     started = state.clock.monotonic()
@@ -101,7 +101,7 @@ def _run(
     finally:
         # A call that fails still spent its time (limits.md counts every executed call).
         processing = state.clock.monotonic() - started
-        operating = state.limits.record(caller.limit_key, method_key, processing, stamp)
+        operating = state.limits.record(caller.limit_key, method_key, processing, stamp, entry)
     return Outcome(
         value=value,
         method=method,
