@@ -255,3 +255,18 @@ def test_queued_operating_time_reaches_other_processes_without_a_next_call() -> 
         assert other.enter("w:1", "m", now, None)[1].used == 20.0
     finally:
         mine.clear()
+
+
+def test_scripts_lost_by_a_redis_restart_are_loaded_again_and_nothing_counts_twice() -> None:
+    store = _redis_store("noscript")
+    store.clear()
+    now = 1_700_000_000.0
+    try:
+        _, before = store.enter("w:1", "m", now, (10.0, 1.0))
+        store.add_operating("w:1", "m", 3.0, now, before)  # queued: goes out with the next check
+        redis.Redis.from_url(REDIS_URL).script_flush()  # what a restarted Redis knows of our scripts
+        admitted, before = store.enter("w:1", "m", now, (10.0, 1.0))
+        assert admitted and before.used == 3.0
+        assert store.enter("w:1", "m", now, None)[1].used == 3.0
+    finally:
+        store.clear()

@@ -165,6 +165,7 @@ return {admitted, state[1], state[2]}
 
 
 _FLUSH_SECONDS = 0.05  # the longest a call's operating time waits to be written when no call follows it
+_Command = tuple[Any, list[str], list[str]]  # a registered script, its keys, its arguments
 
 
 class RedisLimitStore:
@@ -195,15 +196,13 @@ class RedisLimitStore:
         self, key: str, method: str, now: float, bucket: tuple[float, float] | None
     ) -> tuple[bool, OperatingState]:
         burst, drain = (repr(bucket[0]), repr(bucket[1])) if bucket is not None else ("", "")
+        check = (
+            self._enter,
+            [f"{self._prefix}bucket:{key}", f"{self._prefix}operating:{key}:{method}"],
+            [repr(now), burst, drain, str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)],
+        )
         with self._io_lock:
-            pipe = self._client.pipeline(transaction=False)
-            self._queue_pending(pipe)
-            self._enter(
-                keys=[f"{self._prefix}bucket:{key}", f"{self._prefix}operating:{key}:{method}"],
-                args=[repr(now), burst, drain, str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)],
-                client=pipe,
-            )
-            admitted, used, reset_at = pipe.execute()[-1]
+            admitted, used, reset_at = self._run([*self._take_pending(), check])[-1]
         return bool(admitted), OperatingState(float(used), int(float(reset_at)))
 
     def add_operating(
@@ -212,7 +211,8 @@ class RedisLimitStore:
         seconds = max(seconds, 0.0)
         if before is None:  # no state read for this call: write now and read the result
             with self._io_lock:
-                return self._record(self._client, key, method, seconds, now)
+                used, reset_at = self._run([self._record(key, method, seconds, now)])[0]
+            return OperatingState(float(used), int(float(reset_at)))
         with self._pending_lock:
             self._pending.append((key, method, seconds, now))
             if self._flusher is None or not self._flusher.is_alive():
@@ -226,11 +226,11 @@ class RedisLimitStore:
         self.flush()
 
     def flush(self) -> None:
-        """Write the queued operating time now."""
+        """Write the queued operating time now (lost, and logged by the caller, if Redis fails)."""
         with self._io_lock:
-            pipe = self._client.pipeline(transaction=False)
-            if self._queue_pending(pipe):
-                pipe.execute()
+            pending = self._take_pending()
+            if pending:
+                self._run(pending)
 
     def _flush_loop(self) -> None:
         while not self._closed.wait(_FLUSH_SECONDS):
@@ -239,20 +239,32 @@ class RedisLimitStore:
             except Exception:
                 log.exception("writing operating time to Redis failed; those calls are not counted")
 
-    def _queue_pending(self, pipe: Any) -> bool:
+    def _take_pending(self) -> list[_Command]:
         with self._pending_lock:
             pending, self._pending = self._pending, []
-        for key, method, seconds, now in pending:
-            self._record(pipe, key, method, seconds, now)
-        return bool(pending)
+        return [self._record(key, method, seconds, now) for key, method, seconds, now in pending]
 
-    def _record(self, client: Any, key: str, method: str, seconds: float, now: float) -> OperatingState:
+    def _record(self, key: str, method: str, seconds: float, now: float) -> _Command:
         args = [repr(now), repr(seconds), str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)]
-        found = self._operating(keys=[f"{self._prefix}operating:{key}:{method}"], args=args, client=client)
-        if client is not self._client:  # queued in a pipeline: no result yet
-            return OperatingState(0.0, 0)
-        used, reset_at = found
-        return OperatingState(float(used), int(float(reset_at)))
+        return self._operating, [f"{self._prefix}operating:{key}:{method}"], args
+
+    def _run(self, commands: list[_Command]) -> list[Any]:
+        """The scripts in one pipelined round trip, by their SHA (a redis-py script object in a pipeline would
+        ask ``SCRIPT EXISTS`` first, a second round trip). Scripts Redis lost (a restart) are loaded and rerun
+        one by one, so no command runs twice."""
+        from redis.exceptions import NoScriptError  # redis is imported only by deployments that use it
+
+        pipe = self._client.pipeline(transaction=False)
+        for script, keys, args in commands:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        results: list[Any] = pipe.execute(raise_on_error=False)
+        for index, result in enumerate(results):
+            if isinstance(result, NoScriptError):
+                script, keys, args = commands[index]
+                results[index] = script(keys=keys, args=args)  # EVALSHA, loading the script on NOSCRIPT
+            elif isinstance(result, Exception):
+                raise result
+        return results
 
     def clear(self) -> None:
         with self._pending_lock:
