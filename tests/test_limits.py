@@ -20,18 +20,9 @@ from b24vote.config import RateLimit, Settings
 from b24vote.limits.bucket import BucketState, take
 from b24vote.limits.stores import MemoryLimitStore, RedisLimitStore
 from b24vote.storage.engine import Database
-from tests.conftest import IN_CI, START, Portal
+from tests.conftest import START, Portal
+from tests.services import REDIS_URL, redis_problem, require
 from tests.wire import assert_b24_error, assert_envelope
-
-REDIS_URL = os.environ.get("B24VOTE_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-def _redis_problem() -> str | None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        return str(exc)
-    return None
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -39,11 +30,7 @@ def backend(request: pytest.FixtureRequest) -> str | None:
     """The Redis URL for the Redis half (None for in-process); Redis is required under CI=true."""
     if request.param == "memory":
         return None
-    problem = _redis_problem()
-    if problem:
-        if IN_CI:
-            pytest.fail(f"Redis is required under CI=true but unreachable: {problem}")
-        pytest.skip(f"Redis unreachable: {problem}")
+    require("Redis", redis_problem())
     return REDIS_URL
 
 
@@ -96,11 +83,7 @@ def test_batch_counts_as_one_request(db: Database, clock: FrozenClock, portal: P
 
 
 def test_processes_share_one_redis_budget(db: Database, clock: FrozenClock, portal: Portal) -> None:
-    problem = _redis_problem()
-    if problem:
-        if IN_CI:
-            pytest.fail(f"Redis is required under CI=true but unreachable: {problem}")
-        pytest.skip(f"Redis unreachable: {problem}")
+    require("Redis", redis_problem())
     with (
         client_for(db, clock, REDIS_URL, rate_limit=RateLimit(4, 1)) as one,
         client_for(db, clock, REDIS_URL, rate_limit=RateLimit(4, 1)) as two,
@@ -189,6 +172,11 @@ def test_bucket_stays_within_bounds(burst: int, drain: float, gaps: list[float])
         assert admitted == min(len(gaps), burst)
 
 
+def _redis_store(name: str) -> RedisLimitStore:
+    require("Redis", redis_problem())
+    return RedisLimitStore(redis.Redis.from_url(REDIS_URL), f"b24vote:test-{name}:{os.getpid()}:")
+
+
 @given(
     steps=st.lists(
         st.tuples(
@@ -200,12 +188,7 @@ def test_bucket_stays_within_bounds(burst: int, drain: float, gaps: list[float])
     )
 )
 def test_both_stores_agree_on_entering_and_recording(steps: list[tuple[float, bool, float]]) -> None:
-    problem = _redis_problem()
-    if problem:
-        if IN_CI:
-            pytest.fail(f"Redis is required under CI=true but unreachable: {problem}")
-        pytest.skip(f"Redis unreachable: {problem}")
-    shared = RedisLimitStore(redis.Redis.from_url(REDIS_URL), f"b24vote:test-agree:{os.getpid()}:")
+    shared = _redis_store("agree")
     shared.clear()
     local = MemoryLimitStore()
     now = 1_700_000_000.0
@@ -226,16 +209,8 @@ def test_both_stores_agree_on_entering_and_recording(steps: list[tuple[float, bo
             written = shared.add_operating("w:1", "server.time", 0.0, now)  # no state given: written and read now
             assert written.used == pytest.approx(local.add_operating("w:1", "server.time", 0.0, now).used)
     finally:
+        shared.close()  # ends its flush thread
         shared.clear()
-
-
-def _redis_store(name: str) -> RedisLimitStore:
-    problem = _redis_problem()
-    if problem:
-        if IN_CI:
-            pytest.fail(f"Redis is required under CI=true but unreachable: {problem}")
-        pytest.skip(f"Redis unreachable: {problem}")
-    return RedisLimitStore(redis.Redis.from_url(REDIS_URL), f"b24vote:test-{name}:{os.getpid()}:")
 
 
 def test_queued_operating_time_reaches_other_processes_without_a_next_call() -> None:
@@ -254,6 +229,7 @@ def test_queued_operating_time_reaches_other_processes_without_a_next_call() -> 
         mine.close()  # shutdown writes what is queued at once
         assert other.enter("w:1", "m", now, None)[1].used == 20.0
     finally:
+        mine.close()
         mine.clear()
 
 
@@ -269,4 +245,5 @@ def test_scripts_lost_by_a_redis_restart_are_loaded_again_and_nothing_counts_twi
         assert admitted and before.used == 3.0
         assert store.enter("w:1", "m", now, None)[1].used == 3.0
     finally:
+        store.close()
         store.clear()

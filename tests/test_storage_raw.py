@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 
 from b24vote.storage import people
 from b24vote.storage.engine import Database
-from b24vote.storage.raw import Prepared, utc
+from b24vote.storage.raw import Prepared, PreparedIn, utc
 from b24vote.storage.tables import users
 
 _ADD = Prepared(
@@ -80,8 +80,6 @@ def test_the_kept_read_transaction_always_ends(db: Database) -> None:
 
 
 def test_an_in_list_runs_in_chunks_with_one_form_per_length(db: Database) -> None:
-    from b24vote.storage.raw import PreparedIn
-
     by_ids = PreparedIn(
         lambda names: select(users.c.id).where(users.c.id.in_([bindparam(n) for n in names])).order_by(users.c.id),
         limit=4,

@@ -129,7 +129,7 @@ def run_machine(database: Database, field_type: int, options: int) -> None:
                 for vote_id, version in conn.execute(select(votes.c.id, votes.c.version)).all():
                     cached = reads.QUESTIONS.get((vote_id, version))
                     if cached is not None:
-                        assert cached == reads.questions_of(conn, [vote_id])[vote_id]
+                        assert (version, cached) == reads.versioned_questions(conn, [vote_id])[vote_id]
 
         @invariant()
         def counters_equal_rows(self) -> None:

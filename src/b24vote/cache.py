@@ -33,6 +33,3 @@ class BoundedCache(Generic[K, V]):
     def clear(self) -> None:
         with self._lock:
             self._found.clear()
-
-    def __len__(self) -> int:
-        return len(self._found)

@@ -60,7 +60,7 @@ def _voting_event(ctx: CallContext, target: Target, ballot: UserBallot | None, v
         "QUESTIONS": voting_questions(poll),
         "entityId": target.attach.entity_id,
     }
-    if public and voter is not None:
+    if voter is not None:
         params["userAnswerMap"] = answer_map(ballot)
         params["user"] = voter_dto(voter)
     _emit(ctx, target, "voting", params)

@@ -11,6 +11,7 @@ SQLite (wrap them in ``bool``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,34 +64,25 @@ class Prepared:
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
         """All rows for these parameters (the statement's own literals are bound as compiled)."""
         compiled = self._for(conn)
-        cursor = _cursor(conn)
-        try:
+        with _cursor(conn) as cursor:
             cursor.execute(compiled.sql, compiled.bind(params))
             rows: list[tuple[Any, ...]] = cursor.fetchall()
             return rows
-        finally:
-            cursor.close()
 
     def run(self, conn: Connection, **params: Any) -> int:
         """Execute a statement that returns no rows; the number of rows it changed."""
         compiled = self._for(conn)
-        cursor = _cursor(conn)
-        try:
+        with _cursor(conn) as cursor:
             cursor.execute(compiled.sql, compiled.bind(params))
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
     def run_many(self, conn: Connection, many: list[dict[str, Any]]) -> None:
         """Execute a statement that returns no rows once per parameter set."""
         if not many:
             return
         compiled = self._for(conn)
-        cursor = _cursor(conn)
-        try:
+        with _cursor(conn) as cursor:
             cursor.executemany(compiled.sql, [compiled.bind(params) for params in many])
-        finally:
-            cursor.close()
 
 
 class PreparedIn:
@@ -117,8 +109,9 @@ class PreparedIn:
         return found
 
 
-def _cursor(conn: Connection) -> Any:
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+def _cursor(conn: Connection) -> closing[Any]:
+    """The driver's cursor of the connection's transaction, closed when the block ends."""
+    return closing(conn.connection.dbapi_connection.cursor())  # type: ignore[union-attr]
 
 
 def utc(value: Any) -> datetime:

@@ -43,7 +43,6 @@ __all__ = [
     "load_by_entity",
     "load_by_uid",
     "poll_of",
-    "questions_of",
     "versioned_questions",
     "webhooks_of",
 ]
@@ -190,11 +189,6 @@ def webhooks_of(conn: Connection, user_id: int) -> list[WebhookRow]:
 
 # Questions of a poll by (vote id, version).
 QUESTIONS: BoundedCache[tuple[int, int], tuple[Question, ...]] = BoundedCache(limit=10_000)
-
-
-def questions_of(conn: Connection, vote_ids: Sequence[int]) -> dict[int, tuple[Question, ...]]:
-    """Questions with their answers in display order, keyed by vote id, read from the database."""
-    return {vote_id: questions for vote_id, (_, questions) in versioned_questions(conn, vote_ids).items()}
 
 
 def versioned_questions(conn: Connection, vote_ids: Sequence[int]) -> dict[int, tuple[int, tuple[Question, ...]]]:

@@ -156,7 +156,7 @@ class ObserveMiddleware:
                 log.info(
                     "%s %s%s %d %.1fms",
                     scope.get("method", "?"),
-                    mask_path(scope.get("path", "")),
+                    mask_path(path),
                     f"?{mask_query(query)}" if query else "",
                     status,
                     elapsed * 1000,

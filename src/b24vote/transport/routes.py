@@ -182,8 +182,10 @@ async def _execute(state: AppState, creds: Credentials, name: str, params: dict[
     return await execute_async(state, creds, name, params, start)
 
 
-async def _respond(send: Send, status: int, body: bytes, media_type: bytes) -> None:
-    headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode())]
+async def _respond(
+    send: Send, status: int, body: bytes, media_type: bytes, more: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode()), *(more or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -211,9 +213,7 @@ async def rest_app(scope: Scope, receive: Receive, send: Send) -> None:
     fmt = response_format(path)
     if scope["method"] not in _ALLOWED:
         body = b'{"error":"ERROR_METHOD_NOT_ALLOWED","error_description":"HTTP method not allowed"}'
-        refusal = [(b"content-type", b"application/json; charset=utf-8"), (b"allow", b"GET, HEAD, POST")]
-        await send({"type": "http.response.start", "status": 405, "headers": refusal})
-        await send({"type": "http.response.body", "body": body})
+        await _respond(send, 405, body, b"application/json; charset=utf-8", [(b"allow", b"GET, HEAD, POST")])
         return
     try:
         if state.settings.require_https and scope["scheme"] != "https":
