@@ -201,7 +201,25 @@ def test_two_processes_keep_every_vote(pg_url: str) -> None:
                     logs[uid] = UserLog(confirmed=[world.answers[3]], uncertain=True, candidates=[None])
 
         asyncio.run(race())
+        # Both processes answered votes from counters read back, not re-read: neither may serve them afterwards.
+        _gets_show_the_rows(pg_url, world, [base_a, base_b])
     _check(pg_url, world, logs)
+
+
+def _gets_show_the_rows(url: str, world: World, bases: list[str]) -> None:
+    db = Database(url, pool_size=1)
+    with db.read() as conn:
+        ballots_now = conn.execute(select(votes.c.counter)).scalar_one()
+        answers = {row.id: row.counter for row in conn.execute(select(vote_answers.c.id, vote_answers.c.counter))}
+    db.dispose()
+    hook = next(iter(world.hooks.values()))
+    for base in bases:
+        attach = httpx.post(
+            f"{base}{hook}/vote.AttachedVote.get", json={"attachId": world.attach_id}, timeout=10
+        ).json()["result"]["attach"]
+        assert attach["COUNTER"] == ballots_now
+        shown = attach["QUESTIONS"][world.question_id]["ANSWERS"]
+        assert {int(aid): int(answer["COUNTER"]) for aid, answer in shown.items()} == answers
 
 
 def test_kill_9_mid_load_loses_nothing_acknowledged(pg_url: str) -> None:

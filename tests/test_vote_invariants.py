@@ -87,6 +87,7 @@ def run_machine(database: Database, field_type: int, options: int) -> None:
                 return
             assert reply["result"]["attach"]["isVoted"] is True
             self.model[who] = valid
+            self.counters_match_model(reply["result"]["attach"])  # the reply is built without reading the poll again
 
         @rule(who=st.integers(0, VOTERS - 1))
         def recall(self, who: int) -> None:
@@ -96,6 +97,7 @@ def run_machine(database: Database, field_type: int, options: int) -> None:
                 return
             assert reply["result"]["attach"]["userAnswerMap"] == []
             self.model.pop(who, None)
+            self.counters_match_model(reply["result"]["attach"])
 
         @rule()
         def stop(self) -> None:
@@ -112,16 +114,19 @@ def run_machine(database: Database, field_type: int, options: int) -> None:
             if not hasattr(self, "attach_id"):
                 return
             attach = self.post(1, "vote.AttachedVote.get", attachId=self.attach_id)["result"]["attach"]
+            self.counters_match_model(attach)
+            mine = attach["userAnswerMap"]
+            assert (mine == []) == (1 not in self.model)
+            if 1 in self.model:
+                assert sorted(int(a) for a in mine[self.qid]) == sorted(self.model[1])
+
+        def counters_match_model(self, attach: dict[str, Any]) -> None:
             question = attach["QUESTIONS"][self.qid]
             assert attach["COUNTER"] == len(self.model)
             assert int(question["COUNTER"]) == len(self.model)
             for aid in self.answers:
                 expected = sum(aid in chosen for chosen in self.model.values())
                 assert int(question["ANSWERS"][str(aid)]["COUNTER"]) == expected
-            mine = attach["userAnswerMap"]
-            assert (mine == []) == (1 not in self.model)
-            if 1 in self.model:
-                assert sorted(int(a) for a in mine[self.qid]) == sorted(self.model[1])
 
         @invariant()
         def cached_questions_are_the_rows(self) -> None:

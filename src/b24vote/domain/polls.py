@@ -5,7 +5,8 @@ Follows ../shared/reference/notes/vote-semantics.md (what a real portal does); p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum
@@ -32,6 +33,7 @@ __all__ = [
     "missing_required",
     "normalise_ballot",
     "percent",
+    "recounted",
     "resume_end",
 ]
 
@@ -121,6 +123,21 @@ class Poll:
 
     def answer_ids(self) -> set[int]:
         return {a.id for q in self.questions for a in q.answers}
+
+
+def recounted(
+    poll: Poll, *, ballots: int, questions: Mapping[int, int], answers: Mapping[int, int], version: int
+) -> Poll:
+    """The poll with the counters a vote or a recall left: ``ballots`` for the poll, ``questions`` and ``answers``
+    by id for the rows it moved (the others keep theirs), named ``version``."""
+
+    def question(q: Question) -> Question:
+        if q.id not in questions and not any(a.id in answers for a in q.answers):
+            return q
+        moved = tuple(replace(a, counter=answers[a.id]) if a.id in answers else a for a in q.answers)
+        return replace(q, counter=questions.get(q.id, q.counter), answers=moved)
+
+    return replace(poll, counter=ballots, questions=tuple(question(q) for q in poll.questions), version=version)
 
 
 @dataclass(frozen=True, slots=True)

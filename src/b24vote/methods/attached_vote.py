@@ -28,7 +28,7 @@ from b24vote.methods.vote_access import (
     can_edit,
     can_read,
     int_value,
-    reload,
+    recounted,
     require_payload,
     resolve_readable,
     target_of,
@@ -187,9 +187,9 @@ def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     )
     ballot = polls.user_ballot(ctx.conn, poll.id, user_id)
     voter = _voter(ctx, target)
-    polls.count(ctx.conn, poll.id, removed, added)
+    counted = polls.count(ctx.conn, poll.id, removed, added)
     touched = Touched(set(removed.questions | added.questions), set(removed.answers | added.answers))
-    target = reload(ctx, target)
+    target = recounted(ctx, target, counted)
     _voting_event(ctx, target, ballot, voter)
     _emit(
         ctx,
@@ -221,9 +221,10 @@ def recall(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     if existing is not None and not poll.revote_allowed:
         return []  # VOTE_ERROR_BY_USER_ID
     voter = _voter(ctx, target)
-    removed = polls.delete_ballot(ctx.conn, poll.id, user_id) if existing is not None else polls.BallotRows()
+    removed = polls.remove_ballot(ctx.conn, poll.id, user_id) if existing is not None else polls.BallotRows()
+    if not removed.empty:
+        target = recounted(ctx, target, polls.count(ctx.conn, poll.id, removed, polls.BallotRows()))
     touched = Touched(set(removed.questions), set(removed.answers))
-    target = reload(ctx, target)
     _voting_event(ctx, target, None, voter)
     return {"attach": format_attach(ctx, target, touched=touched, ballot=None)}
 

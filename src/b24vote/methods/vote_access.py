@@ -6,16 +6,17 @@ missing attach is ATTACH_NOT_FOUND; a reader without access gets the codeless "A
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from b24vote.domain import polls as domain
 from b24vote.domain.polls import Attach, Poll
 from b24vote.domain.signing import unsign_attach
 from b24vote.errors import MethodError
 from b24vote.methods import vote_texts as texts
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext
-from b24vote.storage import reads
+from b24vote.storage import polls, reads
 from b24vote.storage.polls import Message
 
 __all__ = [
@@ -23,7 +24,7 @@ __all__ = [
     "can_edit",
     "can_read",
     "int_value",
-    "reload",
+    "recounted",
     "require_payload",
     "resolve",
     "resolve_readable",
@@ -112,12 +113,27 @@ def resolve(ctx: CallContext, params: Params) -> Target:
     return target
 
 
-def reload(ctx: CallContext, target: Target) -> Target:
-    """The same attach read again (after this call changed its counters)."""
-    fresh = target_of(reads.load_by_attach_id(ctx.conn, target.attach.id, ctx.caller.user_id), target.via_signed)
-    if fresh is None:  # pragma: no cover - the poll was read in this same transaction
-        raise RuntimeError(f"attach {target.attach.id} vanished inside its transaction")
-    return fresh
+def recounted(ctx: CallContext, target: Target, counted: polls.Counted) -> Target:
+    """The target after this call moved its counters (``polls.count``), without reading it again.
+
+    SQLite runs one writer at a time, so what this transaction read of the poll at its start is still the poll
+    but for the rows ``count`` moved and read back: the result is exact, and its questions are cached under the
+    new version. On PostgreSQL another vote may commit between that read and the counter update: the moved rows
+    are exact, the others may lag by such votes, so the result carries version 0 (never cached) and the next
+    read takes the rows fresh. Re-reading here instead would keep the poll's counter rows locked for two more
+    round trips while every other vote on the poll waits.
+    """
+    exact = ctx.conn.dialect.name == "sqlite"
+    poll = domain.recounted(
+        target.poll,
+        ballots=counted.ballots,
+        questions=counted.questions,
+        answers=counted.answers,
+        version=counted.version if exact else 0,
+    )
+    if exact:
+        reads.remember_questions(poll.id, poll.version, poll.questions)
+    return replace(target, poll=poll)
 
 
 def resolve_readable(ctx: CallContext, params: Params, *, signed_grants_read: bool) -> Target:

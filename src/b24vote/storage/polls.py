@@ -29,6 +29,7 @@ from b24vote.storage.tables import (
 
 __all__ = [
     "BallotRows",
+    "Counted",
     "Message",
     "add_attach",
     "ballot_answer_ids",
@@ -198,12 +199,12 @@ def lock_voter(conn: Connection, vote_id: int, user_id: int) -> None:
 
 
 def _counter_update(table: Any) -> Prepared:
-    """One row's counter moved by ``delta``, never below zero."""
+    """One row's counter moved by ``delta``, never below zero; returns the row's id and new counter."""
     moved = table.c.counter + bindparam("delta")
     statement = update(table).where(table.c.id == bindparam("row_id")).values(counter=case((moved > 0, moved), else_=0))
     if table is votes:  # the vote's row also names the new content of its questions and answers
         statement = statement.values(version=bindparam("new_version"))
-    return Prepared(statement)
+    return Prepared(statement.returning(table.c.id, table.c.counter))
 
 
 _VOTE_COUNTER = _counter_update(votes)
@@ -223,20 +224,38 @@ class BallotRows:
         return not self.questions and not self.answers
 
 
-def count(conn: Connection, vote_id: int, removed: BallotRows, added: BallotRows) -> None:
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What :func:`count` left: the poll's new version and ballot counter, and the new counters of the question
+    and answer rows it moved (by id), as the updates returned them."""
+
+    version: int
+    ballots: int
+    questions: dict[int, int]
+    answers: dict[int, int]
+
+
+def count(conn: Connection, vote_id: int, removed: BallotRows, added: BallotRows) -> Counted:
     """Move the counters by a removed and an added ballot at once, and give the poll a new version.
 
     Call it last in the transaction: on PostgreSQL the counter rows stay locked until the commit, and every vote
     on the poll waits for them.
     """
+    version = new_version()
     ballots_delta = (0 if added.empty else 1) - (0 if removed.empty else 1)
-    _VOTE_COUNTER.run(conn, row_id=vote_id, delta=ballots_delta, new_version=new_version())
-    for statement, gone, came in (
-        (_QUESTION_COUNTER, removed.questions, added.questions),
-        (_ANSWER_COUNTER, removed.answers, added.answers),
+    polled = _VOTE_COUNTER.rows(conn, row_id=vote_id, delta=ballots_delta, new_version=version)
+    if len(polled) != 1:
+        raise RuntimeError(f"poll {vote_id} vanished inside its transaction")  # pragma: no cover
+    moved: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    for statement, gone, came, into in (
+        (_QUESTION_COUNTER, removed.questions, added.questions, moved[0]),
+        (_ANSWER_COUNTER, removed.answers, added.answers, moved[1]),
     ):
-        moves = [{"row_id": row, "delta": (row in came) - (row in gone)} for row in sorted(gone | came)]
-        statement.run_many(conn, [move for move in moves if move["delta"]])
+        for row in sorted(gone | came):
+            delta = (row in came) - (row in gone)
+            if delta:
+                into.update(statement.rows(conn, row_id=row, delta=delta))
+    return Counted(version, polled[0][1], *moved)
 
 
 _BALLOT_ID = Prepared(

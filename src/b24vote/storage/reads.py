@@ -43,6 +43,7 @@ __all__ = [
     "load_by_entity",
     "load_by_uid",
     "poll_of",
+    "remember_questions",
     "versioned_questions",
     "webhooks_of",
 ]
@@ -221,6 +222,12 @@ def versioned_questions(conn: Connection, vote_ids: Sequence[int]) -> dict[int, 
         if version != 0:  # 0: rows written outside b24vote, never cached
             QUESTIONS.put((vote_id, version), questions)
     return result
+
+
+def remember_questions(vote_id: int, version: int, questions: tuple[Question, ...]) -> None:
+    """Cache questions known to be a poll's rows under ``version`` (a vote that wrote both: see polls.count)."""
+    if version != 0:
+        QUESTIONS.put((vote_id, version), questions)
 
 
 def _cached_questions(conn: Connection, wanted: dict[int, int]) -> dict[int, tuple[int, tuple[Question, ...]]]:
