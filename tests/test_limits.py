@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
@@ -18,6 +21,8 @@ from b24vote.app import create_app
 from b24vote.clock import FrozenClock
 from b24vote.config import RateLimit, Settings
 from b24vote.limits.bucket import BucketState, take
+from b24vote.limits.limiter import Limiter
+from b24vote.limits.operating import OperatingState
 from b24vote.limits.stores import MemoryLimitStore, RedisLimitStore
 from b24vote.storage.engine import Database
 from tests.conftest import START, Portal
@@ -247,3 +252,103 @@ def test_scripts_lost_by_a_redis_restart_are_loaded_again_and_nothing_counts_twi
     finally:
         store.close()
         store.clear()
+
+
+def _async_store(name: str) -> RedisLimitStore:
+    require("Redis", redis_problem())
+    return RedisLimitStore(
+        redis.Redis.from_url(REDIS_URL),
+        f"b24vote:test-{name}:{os.getpid()}:",
+        redis.asyncio.Redis.from_url(REDIS_URL),
+    )
+
+
+def test_concurrent_checks_share_round_trips_and_keep_the_budget() -> None:
+    store = _async_store("coalesce")
+    store.clear()
+    now = 1_700_000_000.0
+    sent: list[int] = []
+    real = store._run_async
+
+    async def counting(commands: list[Any]) -> list[Any]:
+        sent.append(len(commands))
+        return await real(commands)
+
+    store._run_async = counting  # type: ignore[method-assign]  # count the pipelines, send them for real
+
+    async def main() -> list[tuple[bool, OperatingState]]:
+        try:
+            _, before = await store.enter_async("w:1", "m", now, None)
+            store.add_operating("w:1", "m", 4.0, now, before)  # queued: must go out ahead of the next checks
+            return await asyncio.gather(*(store.enter_async("w:1", "m", now, (20.0, 0.5)) for _ in range(50)))
+        finally:
+            await store.aclose()
+
+    try:
+        answers = asyncio.run(main())
+        assert sum(admitted for admitted, _ in answers) == 20  # exactly the bucket, as fifty one-by-one checks
+        assert {before.used for _, before in answers} == {4.0}  # every check saw the call queued before it
+        assert len(sent) < 10 and sum(sent) == 1 + 1 + 50  # one alone, then few pipelines for fifty checks
+    finally:
+        store.close()
+        store.clear()
+
+
+def test_a_call_gone_while_its_check_travels_does_not_stop_the_others() -> None:
+    store = _async_store("gone")
+    store.clear()
+
+    async def main() -> list[bool]:
+        try:
+            calls = [asyncio.create_task(store.enter_async("w:1", "m", 1.0, (5.0, 0.5))) for _ in range(10)]
+            await asyncio.sleep(0)  # every check is queued
+            calls[0].cancel()  # the client disconnected
+            done = await asyncio.wait_for(asyncio.gather(*calls[1:]), 10)  # a broken sender would hang them
+            return [admitted for admitted, _ in done]
+        finally:
+            await store.aclose()
+
+    try:
+        admitted = asyncio.run(main())
+        assert len(admitted) == 9 and sum(admitted) in (4, 5)  # the cancelled check may have reached Redis
+    finally:
+        store.close()
+        store.clear()
+
+
+def test_async_checks_survive_lost_scripts_and_a_dead_redis() -> None:
+    store = _async_store("async-noscript")
+    store.clear()
+    now = 1_700_000_000.0
+
+    async def main() -> tuple[bool, float]:
+        try:
+            _, before = await store.enter_async("w:1", "m", now, (10.0, 1.0))
+            store.add_operating("w:1", "m", 3.0, now, before)
+            async with redis.asyncio.Redis.from_url(REDIS_URL) as admin:
+                await admin.script_flush()  # what a restarted Redis knows of our scripts
+            admitted, before = await store.enter_async("w:1", "m", now, (10.0, 1.0))
+            return admitted, before.used
+        finally:
+            await store.aclose()
+
+    try:
+        assert asyncio.run(main()) == (True, 3.0)  # loaded again, the queued time counted once
+    finally:
+        store.close()
+        store.clear()
+    dead = RedisLimitStore(
+        redis.Redis.from_url("redis://127.0.0.1:9/0"),
+        "b24vote:test:",
+        redis.asyncio.Redis.from_url("redis://127.0.0.1:9/0"),
+    )
+    limiter = Limiter(dead, burst=1.0, operating_limit=1.0)
+    assert limiter.awaits
+
+    async def refused_connection() -> bool:
+        try:
+            return (await limiter.enter_async("w:1", "m", now)).admitted
+        finally:
+            await limiter.aclose()
+
+    assert asyncio.run(refused_connection())  # let through (and logged), as enter() does

@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         await state.live.start()
         yield
         await state.live.stop()
+        await state.limits.aclose()  # the asyncio Redis client's connections belong to this loop
         await run_in_threadpool(state.limits.close)  # operating time still queued for Redis
         database.release_kept()  # the event loop's reader connection (the lifespan runs on that thread)
         await database.dispose_async()  # its connections belong to this event loop

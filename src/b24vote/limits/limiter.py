@@ -54,7 +54,7 @@ class Limiter:
     def enter(self, key: str, method: str, now: float, *, counted: bool = True) -> Entry:
         """A call of ``method`` starting: admitted by the bucket? blocked by its operating time? In one store round
         trip. ``counted``: False for the commands of a batch, which took its place in the bucket."""
-        bucket = (self.burst, self.drain) if counted and self.burst is not None else None
+        bucket = self._bucket(counted)
         if bucket is None and self.operating_limit is None:
             return _OPEN
         try:
@@ -62,6 +62,30 @@ class Limiter:
         except Exception:
             log.exception("limit store failed; request let through")
             return _OPEN
+        return self._entry(admitted, before)
+
+    @property
+    def awaits(self) -> bool:
+        """True when a call should await :meth:`enter_async` (a limit is on and the store answers over the
+        network with an asyncio client) rather than block the event loop in :meth:`enter`."""
+        on = self.burst is not None or self.operating_limit is not None
+        return on and isinstance(self.store, RedisLimitStore) and self.store.awaits
+
+    async def enter_async(self, key: str, method: str, now: float) -> Entry:
+        """:meth:`enter` for a call outside a batch, awaiting the store (see :attr:`awaits`)."""
+        if not isinstance(self.store, RedisLimitStore):
+            return self.enter(key, method, now)
+        try:
+            admitted, before = await self.store.enter_async(key, method, now, self._bucket(True))
+        except Exception:
+            log.exception("limit store failed; request let through")
+            return _OPEN
+        return self._entry(admitted, before)
+
+    def _bucket(self, counted: bool) -> tuple[float, float] | None:
+        return (self.burst, self.drain) if counted and self.burst is not None else None
+
+    def _entry(self, admitted: bool, before: OperatingState) -> Entry:
         return Entry(admitted, self.operating_limit is not None and before.used > self.operating_limit, before)
 
     def record(self, key: str, method: str, seconds: float, now: float, entry: Entry | None = None) -> OperatingState:
@@ -81,6 +105,11 @@ class Limiter:
         except Exception:
             log.exception("limit store failed to write its last counts")
 
+    async def aclose(self) -> None:
+        """Close what the store holds on the event loop (shutdown, on the serving loop)."""
+        if isinstance(self.store, RedisLimitStore):
+            await self.store.aclose()
+
     def idle(self, now: float) -> OperatingState:
         """The time block of a call that is not counted (the outer ``batch``)."""
         return OperatingState(0.0, int(now + WINDOW_SECONDS))
@@ -91,9 +120,11 @@ def build_limiter(settings: Settings, portal_id: str) -> Limiter:
     store: LimitStore = MemoryLimitStore()
     if settings.redis_url:
         import redis  # imported here: only deployments with B24VOTE_REDIS_URL need it
+        import redis.asyncio
 
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        store = RedisLimitStore(client, f"b24vote:{portal_id}:limits:")
+        aclient = redis.asyncio.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        store = RedisLimitStore(client, f"b24vote:{portal_id}:limits:", aclient)
     rate = settings.rate_limit
     return Limiter(
         store,

@@ -6,6 +6,7 @@ sharing a Redis server share one budget exactly. Times are unix seconds from the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from typing import Any, Protocol
@@ -177,8 +178,13 @@ class RedisLimitStore:
     next check, other processes see them at most 50 ms later.
     """
 
-    def __init__(self, client: Any, prefix: str) -> None:
+    def __init__(self, client: Any, prefix: str, aclient: Any = None) -> None:
+        """``client``: a ``redis.Redis``; ``aclient``: a ``redis.asyncio.Redis`` to the same server, for
+        :meth:`enter_async` (without it, calls check on ``client`` and the event loop waits for the reply)."""
         self._client = client
+        self._aclient = aclient
+        self._checks: list[tuple[_Command, asyncio.Future[Any]]] = []  # waiting for the next pipeline
+        self._sender: asyncio.Task[None] | None = None
         self._prefix = prefix
         self._take = client.register_script(_TAKE)
         self._operating = client.register_script(_OPERATING)
@@ -204,6 +210,75 @@ class RedisLimitStore:
         with self._io_lock:
             admitted, used, reset_at = self._run([*self._take_pending(), check])[-1]
         return bool(admitted), OperatingState(float(used), int(float(reset_at)))
+
+    async def enter_async(
+        self, key: str, method: str, now: float, bucket: tuple[float, float] | None
+    ) -> tuple[bool, OperatingState]:
+        """:meth:`enter` on the asyncio client, coalesced: the checks of the calls that start while a round trip
+        is out wait and go together in the next pipeline, behind the operating time queued by then.
+
+        Under load one round trip carries the checks of many calls, so the socket work and the client's per-
+        pipeline cost are shared; alone, a call costs one round trip as with :meth:`enter`. A flush already on
+        its way (the background thread) may reach Redis after a check: that check then misses at most the
+        calls of that one flush, which the next check sees.
+        """
+        if self._aclient is None:
+            raise RuntimeError("this store has no asyncio client")
+        burst, drain = (repr(bucket[0]), repr(bucket[1])) if bucket is not None else ("", "")
+        keys = [f"{self._prefix}bucket:{key}", f"{self._prefix}operating:{key}:{method}"]
+        args = [repr(now), burst, drain, str(operating.WINDOW_SECONDS), str(operating.BUCKET_SECONDS)]
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._checks.append(((self._enter, keys, args), answer))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_checks())
+        admitted, used, reset_at = await answer
+        return bool(admitted), OperatingState(float(used), int(float(reset_at)))
+
+    async def _send_checks(self) -> None:
+        """Send the waiting checks, one pipeline at a time, until none waits."""
+        try:
+            while self._checks:
+                waiting, self._checks = self._checks, []
+                records = self._take_pending()
+                try:
+                    results = await self._run_async([*records, *(command for command, _ in waiting)])
+                except Exception as exc:  # Redis unreachable: every waiting call hears it (and is let through)
+                    results = [exc] * (len(records) + len(waiting))
+                for (_, answer), result in zip(waiting, results[len(records) :], strict=True):
+                    if answer.done():  # the call went away (client disconnect)
+                        continue
+                    if isinstance(result, Exception):
+                        answer.set_exception(result)
+                    else:
+                        answer.set_result(result)
+        finally:
+            self._sender = None
+
+    async def _run_async(self, commands: list[_Command]) -> list[Any]:
+        """:meth:`_run` on the asyncio client; a failing command's result is its exception."""
+        pipe = self._aclient.pipeline(transaction=False)
+        for script, keys, args in commands:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        results: list[Any] = await pipe.execute(raise_on_error=False)
+        for index, result in enumerate(results):
+            if _no_script(result):  # Redis lost the scripts (a restart): load them, rerun only what failed
+                script, keys, args = commands[index]
+                await self._aclient.script_load(script.script)
+                try:
+                    results[index] = await self._aclient.evalsha(script.sha, len(keys), *keys, *args)
+                except Exception as exc:
+                    results[index] = exc
+        return results
+
+    @property
+    def awaits(self) -> bool:
+        """True when calls can await their check (:meth:`enter_async`)."""
+        return self._aclient is not None
+
+    async def aclose(self) -> None:
+        """Close the asyncio client's connections (they belong to the serving event loop, which is ending)."""
+        if self._aclient is not None:
+            await self._aclient.aclose()
 
     def add_operating(
         self, key: str, method: str, seconds: float, now: float, before: OperatingState | None = None
@@ -252,14 +327,12 @@ class RedisLimitStore:
         """The scripts in one pipelined round trip, by their SHA (a redis-py script object in a pipeline would
         ask ``SCRIPT EXISTS`` first, a second round trip). Scripts Redis lost (a restart) are loaded and rerun
         one by one, so no command runs twice."""
-        from redis.exceptions import NoScriptError  # redis is imported only by deployments that use it
-
         pipe = self._client.pipeline(transaction=False)
         for script, keys, args in commands:
             pipe.evalsha(script.sha, len(keys), *keys, *args)
         results: list[Any] = pipe.execute(raise_on_error=False)
         for index, result in enumerate(results):
-            if isinstance(result, NoScriptError):
+            if _no_script(result):
                 script, keys, args = commands[index]
                 results[index] = script(keys=keys, args=args)  # EVALSHA, loading the script on NOSCRIPT
             elif isinstance(result, Exception):
@@ -271,3 +344,9 @@ class RedisLimitStore:
             self._pending.clear()
         for name in self._client.scan_iter(match=f"{self._prefix}*", count=500):
             self._client.delete(name)
+
+
+def _no_script(result: Any) -> bool:
+    from redis.exceptions import NoScriptError  # redis is imported only by deployments that use it
+
+    return isinstance(result, NoScriptError)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
+from sqlalchemy.util import await_only
 
 from b24vote.errors import ErrorCode, PlatformError
+from b24vote.limits.limiter import Entry
 from b24vote.limits.operating import OperatingState
 from b24vote.live import LiveEvent
 from b24vote.methods.params import Params
@@ -75,20 +78,29 @@ def _prepare(state: AppState, name: str, in_batch: bool) -> Method:
     return method
 
 
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """Who is calling and what the limits said of the call (:func:`_run` raises their errors)."""
+
+    caller: Caller
+    entry: Entry
+
+
+Admit = Callable[[Connection], Admitted]
+
+
 def _run(
     state: AppState,
     conn: Connection,
     method: Method,
-    creds: Credentials,
     params: dict[str, Any],
     now: datetime,
-    in_batch: bool,
+    admit: Admit,
 ) -> Outcome:
-    """The call inside its transaction: authenticate, the limits, the scope, the handler."""
+    """The call inside its transaction: authenticate and the limits (``admit``), the scope, the handler."""
     stamp = now.timestamp()
-    caller = authenticate(conn, creds, now)
     method_key = method.name.lower()
-    entry = state.limits.enter(caller.limit_key, method_key, stamp, counted=not in_batch)
+    caller, entry = (admitted := admit(conn)).caller, admitted.entry
     if not entry.admitted:
         raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
     check_scope(method, caller)
@@ -112,6 +124,18 @@ def _run(
     )
 
 
+def _checked(state: AppState, method: Method, creds: Credentials, now: datetime, in_batch: bool) -> Admit:
+    """Authenticate and check the limits in the call's transaction, the store's answer awaited in place."""
+
+    def admit(conn: Connection) -> Admitted:
+        caller = authenticate(conn, creds, now)
+        counted = not in_batch
+        entry = state.limits.enter(caller.limit_key, method.name.lower(), now.timestamp(), counted=counted)
+        return Admitted(caller, entry)
+
+    return admit
+
+
 def execute(
     state: AppState,
     creds: Credentials,
@@ -128,15 +152,48 @@ def execute(
     ``kept``: a read runs on this thread's kept connection (the event loop's, see ``Database.read_kept``).
     """
     method = _prepare(state, name, in_batch)
+    when = now or state.clock.now()
     transaction = state.db.write if method.write else state.db.read_kept if kept else state.db.read
     with transaction() as conn:
-        return _run(state, conn, method, creds, params, now or state.clock.now(), in_batch)
+        return _run(state, conn, method, params, when, _checked(state, method, creds, when, in_batch))
 
 
 async def execute_async(
     state: AppState, creds: Credentials, name: str, params: dict[str, Any], now: datetime | None = None
 ) -> Outcome:
-    """:func:`execute` on the asyncio driver (PostgreSQL): the same code, with no worker thread."""
+    """:func:`execute` without blocking the event loop: PostgreSQL on its asyncio driver, SQLite writes on the
+    group-commit writer, and SQLite reads inline when the limits' check has to be awaited (Redis).
+
+    With a Redis limit store the event loop serves other calls while the check travels: on PostgreSQL the
+    call's own transaction awaits it in place (the driver already runs the call in a greenlet); on SQLite the
+    caller is authenticated in a short read of its own and the check awaited before the call's transaction,
+    which may run in another thread or share the loop's kept connection with other calls.
+    """
     method = _prepare(state, name, False)
     when = now or state.clock.now()
-    return await state.db.run(lambda conn: _run(state, conn, method, creds, params, when, False), write=method.write)
+    admit = _checked(state, method, creds, when, False)
+    if state.limits.awaits:
+        if state.db.async_engine is not None:
+            admit = _awaiting(state, method, creds, when)
+        else:
+            with state.db.read_kept() as conn:
+                caller = authenticate(conn, creds, when)
+            entry = await state.limits.enter_async(caller.limit_key, method.name.lower(), when.timestamp())
+            admitted = Admitted(caller, entry)
+            admit = lambda _conn: admitted  # noqa: E731 - the answer is known before the transaction
+    if state.db.async_engine is None and not method.write:
+        with state.db.read_kept() as conn:
+            return _run(state, conn, method, params, when, admit)
+    return await state.db.run(lambda conn: _run(state, conn, method, params, when, admit), write=method.write)
+
+
+def _awaiting(state: AppState, method: Method, creds: Credentials, now: datetime) -> Admit:
+    """:func:`_checked` for PostgreSQL with an asyncio limit store: the greenlet the driver runs the call in
+    awaits the store's answer while the event loop goes on."""
+
+    def admit(conn: Connection) -> Admitted:
+        caller = authenticate(conn, creds, now)
+        entry = await_only(state.limits.enter_async(caller.limit_key, method.name.lower(), now.timestamp()))
+        return Admitted(caller, entry)
+
+    return admit
