@@ -3,7 +3,8 @@
 ``python -m bench.inprocess [--calls N] [--profile get|vote]`` seeds a small portal on SQLite (durable, as
 ``make bench``), then calls the application as uvicorn would (same scope, one body message) for a cached
 ``get`` and for first votes of distinct users, one call at a time, and prints the median microseconds per call
-of batches of 200 next to the bare ASGI app (bench/baseline.py) called the same way in the same run. With
+of batches of 200 next to the bare ASGI app (bench/baseline.py) called the same way in the same run, and
+the cost of the transport alone (``get`` with its execution memoised: the floor for anything below it). With
 ``--profile`` the calls of that kind run under cProfile (writes run in the calling thread then) and the top of
 the profile is printed. Used to find where a call's time goes; ``make bench`` measures throughput.
 """
@@ -179,6 +180,29 @@ async def measure(app: App, world: seed.World, args: argparse.Namespace) -> None
         print(f"{name}: {spent:.1f} µs per call ({spent / bare:.0f}× the bare app)")
         if profile:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+    if args.profile is None:
+        spent = await transport_only_us(app, kinds["get"])
+        print(f"get, transport only: {spent:.1f} µs per call ({spent / bare:.0f}× the bare app)")
+
+
+async def transport_only_us(app: App, requests: list[Request]) -> float:
+    """`get` with its execution (authentication, limits, transaction, handler) replaced by the first call's
+    outcome: what the REST transport alone costs, the floor for anything done below it."""
+    from b24vote.transport import routes
+
+    real = routes._execute
+    memo: list[Any] = []
+
+    async def memoised(*args: Any) -> Any:
+        if not memo:
+            memo.append(await real(*args))
+        return memo[0]
+
+    routes._execute = memoised  # type: ignore[assignment]
+    try:
+        return await per_call_us(app, requests)
+    finally:
+        routes._execute = real  # type: ignore[assignment]
 
 
 if __name__ == "__main__":
