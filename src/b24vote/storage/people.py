@@ -7,13 +7,12 @@ import secrets
 import string
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
 
 from b24vote.domain.people import Chat, User
-from b24vote.storage.raw import Prepared, utc
+from b24vote.storage.raw import Prepared, PreparedIn, utc
 from b24vote.storage.tables import chat_members, chats, messages, settings_kv, users, webhooks
 
 __all__ = [
@@ -96,16 +95,46 @@ def add_user(
     return int(result.scalar_one())
 
 
-_USER = Prepared(select(*users.c).where(users.c.id == bindparam("user_id")))  # every vote names its voter
+# A user's columns in the order _raw_user unpacks them.
+_USER_COLUMNS = (
+    users.c.id,
+    users.c.name,
+    users.c.last_name,
+    users.c.second_name,
+    users.c.email,
+    users.c.work_position,
+    users.c.personal_photo,
+    users.c.is_admin,
+    users.c.active,
+    users.c.date_register,
+)
+_USER = Prepared(select(*_USER_COLUMNS).where(users.c.id == bindparam("user_id")))  # every vote names its voter
+# Pages of voters (getAnswerVoted, getWithVoted, the results page): one prepared form per page length.
+_USERS = PreparedIn(
+    lambda names: select(*_USER_COLUMNS).where(users.c.id.in_([bindparam(n) for n in names])), limit=500
+)
+
+
+def _raw_user(row: Sequence[Any]) -> User:
+    """A User from a raw row of _USER_COLUMNS (:class:`Prepared`: booleans and dates untyped)."""
+    user_id, name, last_name, second_name, email, position, photo, is_admin, active, registered = row
+    return User(
+        id=user_id,
+        name=name,
+        last_name=last_name,
+        second_name=second_name,
+        email=email,
+        work_position=position,
+        personal_photo=photo,
+        is_admin=bool(is_admin),
+        active=bool(active),
+        date_register=utc(registered),
+    )
 
 
 def get_user(conn: Connection, user_id: int) -> User | None:
     found = _USER.rows(conn, user_id=user_id)
-    if not found:
-        return None
-    row = dict(zip(users.c.keys(), found[0], strict=True))
-    row["date_register"] = utc(row["date_register"])
-    return _user(SimpleNamespace(**row))
+    return _raw_user(found[0]) if found else None
 
 
 def find_users(
@@ -285,7 +314,4 @@ def set_chat_owner(conn: Connection, chat_id: int, owner_id: int) -> None:
 
 def get_users_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, User]:
     wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return {}
-    rows = conn.execute(select(users).where(users.c.id.in_(wanted))).all()
-    return {r.id: _user(r) for r in rows}
+    return {row[0]: _raw_user(row) for row in _USERS.rows(conn, wanted)} if wanted else {}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from b24vote.domain.poll_data import NewPoll
@@ -353,6 +353,21 @@ def mark_stop_handled(conn: Connection, vote_id: int) -> bool:
     return result.rowcount == 1
 
 
+def _voters_page(order: Any) -> Prepared:
+    """A page of an answer's visible voters by user id, in ``order`` (ascending or descending)."""
+    return Prepared(
+        select(ballot_answers.c.user_id)
+        .where(ballot_answers.c.answer_id == bindparam("answer"), ballot_answers.c.visible.is_(True))
+        .order_by(order)
+        .offset(bindparam("skip", type_=Integer))
+        .limit(bindparam("take", type_=Integer))
+    )
+
+
+_VOTERS_FROM_START = _voters_page(ballot_answers.c.user_id)
+_VOTERS_FROM_END = _voters_page(ballot_answers.c.user_id.desc())
+
+
 def voters_of_answer(
     conn: Connection, answer_id: int, *, offset: int, limit: int, total: int | None = None
 ) -> list[int]:
@@ -361,23 +376,13 @@ def voters_of_answer(
     With ``total`` (the answer's materialised counter) a page in the back half is read from the end of the
     index, so the last page of a big answer costs what the first one does instead of an OFFSET scan.
     """
-    visible = (ballot_answers.c.answer_id == answer_id, ballot_answers.c.visible.is_(True))
     if total is not None and offset > total // 2:
         back_limit = min(limit, total - offset)
         if back_limit <= 0:
             return []
-        rows = conn.execute(
-            select(ballot_answers.c.user_id)
-            .where(*visible)
-            .order_by(ballot_answers.c.user_id.desc())
-            .offset(total - offset - back_limit)
-            .limit(back_limit)
-        )
+        rows = _VOTERS_FROM_END.rows(conn, answer=answer_id, skip=total - offset - back_limit, take=back_limit)
         return [int(r[0]) for r in rows][::-1]
-    rows = conn.execute(
-        select(ballot_answers.c.user_id).where(*visible).order_by(ballot_answers.c.user_id).offset(offset).limit(limit)
-    )
-    return [int(r[0]) for r in rows]
+    return [int(r[0]) for r in _VOTERS_FROM_START.rows(conn, answer=answer_id, skip=offset, take=limit)]
 
 
 def reserve_uuid(conn: Connection, now: datetime, uuid: str) -> bool:

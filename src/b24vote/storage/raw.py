@@ -10,6 +10,7 @@ SQLite (wrap them in ``bool``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
@@ -114,6 +115,7 @@ def _cursor(conn: Connection) -> closing[Any]:
     return closing(conn.connection.dbapi_connection.cursor())  # type: ignore[union-attr]
 
 
+@functools.lru_cache(maxsize=8192)  # polls' dates come back on every read of them; datetimes are immutable
 def utc(value: Any) -> datetime:
     """A UTCDateTime column's raw value (SQLite: text; PostgreSQL: naive datetime) as an aware UTC datetime."""
     if isinstance(value, str):
