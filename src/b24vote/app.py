@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -43,7 +44,7 @@ from b24vote.web.api_docs import api_docs_routes
 from b24vote.web.download import AJAX_PATH, ajax_endpoint
 from b24vote.web.results import results_routes
 
-__all__ = ["create_app"]
+__all__ = ["SERVER_GC_THRESHOLD", "create_app", "server_gc"]
 
 log = logging.getLogger("b24vote")
 
@@ -94,8 +95,43 @@ class B24Vote(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None) -> B24Vote:
-    """Build the ASGI application. The database must already be migrated (``b24vote init``)."""
+# Young-generation threshold of a serving process (CPython's default is 700): see server_gc.
+SERVER_GC_THRESHOLD = (20_000, 20, 20)
+
+
+@contextmanager
+def server_gc() -> Iterator[None]:
+    """The garbage collector set for a long-running server, restored afterwards.
+
+    Measured on a durable ``vote`` under load: with CPython's defaults the collector ran about once per call and
+    cost ~140 µs of each (whole-heap passes over SQLAlchemy's metadata, the caches and every module: p99 120 ms);
+    with what the process built at startup frozen (``gc.freeze``: never scanned again) and a young generation of
+    20,000 objects, 18 µs per call, +27 % votes/s and p99 33 ms (docs/benchmarks.md). Reference cycles are still
+    collected, in fewer and cheaper passes.
+    """
+    before = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVER_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    serving: bool = False,
+) -> B24Vote:
+    """Build the ASGI application. The database must already be migrated (``b24vote init``).
+
+    ``serving``: the application is the process's server (``b24vote serve``, ``b24vote.asgi:create``), which
+    may tune process-wide settings such as the garbage collector (:func:`server_gc`) while it runs.
+    """
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     state = AppState(
@@ -113,7 +149,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         state.limits = await run_in_threadpool(load_limiter, settings, database)
         state.live = LiveHub(RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker())
         await state.live.start()
-        yield
+        with server_gc() if serving else nullcontext():
+            yield
         await state.live.stop()
         await state.limits.aclose()  # the asyncio Redis client's connections belong to this loop
         await run_in_threadpool(state.limits.close)  # operating time still queued for Redis

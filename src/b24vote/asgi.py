@@ -10,5 +10,5 @@ __all__ = ["create"]
 
 
 def create() -> Starlette:
-    """Build the app from the environment's settings."""
-    return create_app()
+    """Build the app from the environment's settings, as the process's server."""
+    return create_app(serving=True)
