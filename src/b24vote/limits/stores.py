@@ -172,10 +172,11 @@ _Command = tuple[Any, list[str], list[str]]  # a registered script, its keys, it
 class RedisLimitStore:
     """Counters in Redis under ``prefix``; several b24vote processes pointed at one server share them.
 
-    A call costs one round trip before it runs (:meth:`enter`: bucket and operating check in one script). The
-    operating time it then used is queued and written in the same pipeline as the next call's check, or by a
-    background flush within 50 ms when no call follows: this process's own calls are always counted before its
-    next check, other processes see them at most 50 ms later.
+    A call's check is one script (bucket and operating time) before it runs: :meth:`enter` waits for it,
+    :meth:`enter_async` awaits it with the checks of other calls in the same pipeline. The operating time a call
+    then used is queued and written in the same pipeline as a later check, or by a background flush within
+    50 ms when no call follows: other processes see it at most 50 ms later, and this process's next check sees
+    it unless that check overtakes a flush already on its way.
     """
 
     def __init__(self, client: Any, prefix: str, aclient: Any = None) -> None:

@@ -36,21 +36,6 @@ __all__ = [
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
 
 
-def _user(row: Any) -> User:
-    return User(
-        id=row.id,
-        name=row.name,
-        last_name=row.last_name,
-        second_name=row.second_name,
-        email=row.email,
-        work_position=row.work_position,
-        personal_photo=row.personal_photo,
-        is_admin=bool(row.is_admin),
-        active=bool(row.active),
-        date_register=row.date_register,
-    )
-
-
 def _chat(row: Any) -> Chat:
     return Chat(
         id=row.id,
@@ -95,7 +80,7 @@ def add_user(
     return int(result.scalar_one())
 
 
-# A user's columns in the order _raw_user unpacks them.
+# A user's columns in the order _user unpacks them.
 _USER_COLUMNS = (
     users.c.id,
     users.c.name,
@@ -115,8 +100,8 @@ _USERS = PreparedIn(
 )
 
 
-def _raw_user(row: Sequence[Any]) -> User:
-    """A User from a raw row of _USER_COLUMNS (:class:`Prepared`: booleans and dates untyped)."""
+def _user(row: Sequence[Any]) -> User:
+    """A User from a row of _USER_COLUMNS, typed (SQLAlchemy) or raw (:class:`Prepared`: 0/1 and text dates)."""
     user_id, name, last_name, second_name, email, position, photo, is_admin, active, registered = row
     return User(
         id=user_id,
@@ -134,7 +119,7 @@ def _raw_user(row: Sequence[Any]) -> User:
 
 def get_user(conn: Connection, user_id: int) -> User | None:
     found = _USER.rows(conn, user_id=user_id)
-    return _raw_user(found[0]) if found else None
+    return _user(found[0]) if found else None
 
 
 def find_users(
@@ -158,7 +143,8 @@ def find_users(
         conditions.append(users.c[column] == value)
     order_col = users.c[order_by]
     ordering = [order_col.desc(), users.c.id.desc()] if descending else [order_col, users.c.id]
-    rows = conn.execute(select(users).where(*conditions).order_by(*ordering).offset(offset).limit(limit)).all()
+    page = select(*_USER_COLUMNS).where(*conditions).order_by(*ordering).offset(offset).limit(limit)
+    rows = conn.execute(page).all()
     total = conn.execute(select(func.count()).select_from(users).where(*conditions)).scalar_one()
     return [_user(r) for r in rows], int(total)
 
@@ -314,4 +300,4 @@ def set_chat_owner(conn: Connection, chat_id: int, owner_id: int) -> None:
 
 def get_users_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, User]:
     wanted = list(dict.fromkeys(ids))
-    return {row[0]: _raw_user(row) for row in _USERS.rows(conn, wanted)} if wanted else {}
+    return {row[0]: _user(row) for row in _USERS.rows(conn, wanted)} if wanted else {}

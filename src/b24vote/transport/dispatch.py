@@ -125,7 +125,7 @@ def _run(
 
 
 def _checked(state: AppState, method: Method, creds: Credentials, now: datetime, in_batch: bool) -> Admit:
-    """Authenticate and check the limits in the call's transaction, the store's answer awaited in place."""
+    """Authenticate and check the limits inside the call's transaction, the store answering synchronously."""
 
     def admit(conn: Connection) -> Admitted:
         caller = authenticate(conn, creds, now)
