@@ -177,9 +177,11 @@ def test_bucket_stays_within_bounds(burst: int, drain: float, gaps: list[float])
         assert admitted == min(len(gaps), burst)
 
 
-def _redis_store(name: str) -> RedisLimitStore:
+def _redis_store(name: str, *, with_asyncio: bool = False) -> RedisLimitStore:
+    """A store under a prefix of this test's own; ``with_asyncio``: with the client ``enter_async`` needs."""
     require("Redis", redis_problem())
-    return RedisLimitStore(redis.Redis.from_url(REDIS_URL), f"b24vote:test-{name}:{os.getpid()}:")
+    aclient = redis.asyncio.Redis.from_url(REDIS_URL) if with_asyncio else None
+    return RedisLimitStore(redis.Redis.from_url(REDIS_URL), f"b24vote:test-{name}:{os.getpid()}:", aclient)
 
 
 @given(
@@ -254,17 +256,8 @@ def test_scripts_lost_by_a_redis_restart_are_loaded_again_and_nothing_counts_twi
         store.clear()
 
 
-def _async_store(name: str) -> RedisLimitStore:
-    require("Redis", redis_problem())
-    return RedisLimitStore(
-        redis.Redis.from_url(REDIS_URL),
-        f"b24vote:test-{name}:{os.getpid()}:",
-        redis.asyncio.Redis.from_url(REDIS_URL),
-    )
-
-
 def test_concurrent_checks_share_round_trips_and_keep_the_budget() -> None:
-    store = _async_store("coalesce")
+    store = _redis_store("coalesce", with_asyncio=True)
     store.clear()
     now = 1_700_000_000.0
     sent: list[int] = []
@@ -295,7 +288,7 @@ def test_concurrent_checks_share_round_trips_and_keep_the_budget() -> None:
 
 
 def test_a_call_gone_while_its_check_travels_does_not_stop_the_others() -> None:
-    store = _async_store("gone")
+    store = _redis_store("gone", with_asyncio=True)
     store.clear()
 
     async def main() -> list[bool]:
@@ -317,7 +310,7 @@ def test_a_call_gone_while_its_check_travels_does_not_stop_the_others() -> None:
 
 
 def test_async_checks_survive_lost_scripts_and_a_dead_redis() -> None:
-    store = _async_store("async-noscript")
+    store = _redis_store("async-noscript", with_asyncio=True)
     store.clear()
     now = 1_700_000_000.0
 

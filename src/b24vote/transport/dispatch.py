@@ -124,14 +124,19 @@ def _run(
     )
 
 
-def _checked(state: AppState, method: Method, creds: Credentials, now: datetime, in_batch: bool) -> Admit:
-    """Authenticate and check the limits inside the call's transaction, the store answering synchronously."""
+def _checked(
+    state: AppState, method: Method, creds: Credentials, now: datetime, in_batch: bool, *, awaiting: bool = False
+) -> Admit:
+    """Authenticate and check the limits inside the call's transaction. The store answers synchronously, or with
+    ``awaiting`` (PostgreSQL with an asyncio limit store) the greenlet the driver runs the call in awaits its
+    answer while the event loop goes on."""
 
     def admit(conn: Connection) -> Admitted:
         caller = authenticate(conn, creds, now)
-        counted = not in_batch
-        entry = state.limits.enter(caller.limit_key, method.name.lower(), now.timestamp(), counted=counted)
-        return Admitted(caller, entry)
+        key, name, stamp = caller.limit_key, method.name.lower(), now.timestamp()
+        if awaiting:
+            return Admitted(caller, await_only(state.limits.enter_async(key, name, stamp)))
+        return Admitted(caller, state.limits.enter(key, name, stamp, counted=not in_batch))
 
     return admit
 
@@ -171,29 +176,15 @@ async def execute_async(
     """
     method = _prepare(state, name, False)
     when = now or state.clock.now()
-    admit = _checked(state, method, creds, when, False)
-    if state.limits.awaits:
-        if state.db.async_engine is not None:
-            admit = _awaiting(state, method, creds, when)
-        else:
-            with state.db.read_kept() as conn:
-                caller = authenticate(conn, creds, when)
-            entry = await state.limits.enter_async(caller.limit_key, method.name.lower(), when.timestamp())
-            admitted = Admitted(caller, entry)
-            admit = lambda _conn: admitted  # noqa: E731 - the answer is known before the transaction
-    if state.db.async_engine is None and not method.write:
+    postgres = state.db.async_engine is not None
+    admit = _checked(state, method, creds, when, False, awaiting=postgres and state.limits.awaits)
+    if state.limits.awaits and not postgres:
+        with state.db.read_kept() as conn:
+            caller = authenticate(conn, creds, when)
+        entry = await state.limits.enter_async(caller.limit_key, method.name.lower(), when.timestamp())
+        admitted = Admitted(caller, entry)
+        admit = lambda _conn: admitted  # noqa: E731 - the answer is known before the transaction
+    if not postgres and not method.write:
         with state.db.read_kept() as conn:
             return _run(state, conn, method, params, when, admit)
     return await state.db.run(lambda conn: _run(state, conn, method, params, when, admit), write=method.write)
-
-
-def _awaiting(state: AppState, method: Method, creds: Credentials, now: datetime) -> Admit:
-    """:func:`_checked` for PostgreSQL with an asyncio limit store: the greenlet the driver runs the call in
-    awaits the store's answer while the event loop goes on."""
-
-    def admit(conn: Connection) -> Admitted:
-        caller = authenticate(conn, creds, now)
-        entry = await_only(state.limits.enter_async(caller.limit_key, method.name.lower(), now.timestamp()))
-        return Admitted(caller, entry)
-
-    return admit
