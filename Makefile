@@ -1,23 +1,30 @@
-# b24vote — developer entry points. Every target installs what it needs into .venv.
+# b24vote — developer entry points. Every target installs what it needs into .venv, from the lock files.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
+# The locks: every package of the runtime (and of runtime + dev) at one version, with the hashes of its files.
+LOCK := requirements/runtime.txt
+DEV_LOCK := requirements/dev.txt
+UV_VERSION := 0.13.9
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench lint install install-dev clean browsers
+.PHONY: run test smoke bench lint install install-dev lock lock-upgrade clean browsers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# The locked dependencies (hash-checked: nothing else can slip in), then the package itself without any.
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
+	$(PIP_INSTALL) --require-hashes -r $(LOCK)
+	$(PIP_INSTALL) --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: $(DEV_LOCK) pyproject.toml | $(BIN)/python
+	$(PIP_INSTALL) --require-hashes -r $(DEV_LOCK)
+	$(PIP_INSTALL) --no-deps -e .
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -41,10 +48,25 @@ $(JS_CLIENT)/node_modules: $(JS_CLIENT)/package.json
 	cd $(JS_CLIENT) && npm install --no-audit --no-fund
 	touch $@
 
+# The README's first command on a new user's terms: the built wheel in a fresh venv with the runtime lock only,
+# the README's curl lines against it, and `make run` itself in a fresh copy of the tree (tools/smoke.py).
+smoke: install-dev
+	$(BIN)/python tools/smoke.py --python $(PYTHON)
+
 test: install-dev $(CHROMIUM) $(JS_CLIENT)/node_modules
-	$(BIN)/ruff check src tests $(wildcard bench)
-	$(BIN)/mypy src
+	$(BIN)/python tools/smoke.py --python $(PYTHON)
+	$(BIN)/ruff check src tests tools $(wildcard bench)
+	$(BIN)/mypy src tools
 	$(BIN)/pytest
+
+# Re-resolve the locks from pyproject.toml: `lock` keeps every pin that still fits, `lock-upgrade` takes the
+# newest releases. One universal resolution for Python >= 3.11 on every platform; the runtime lock is the dev
+# lock's subset, so both install the same versions.
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command 'make lock'
+lock lock-upgrade: | $(BIN)/python
+	$(PIP_INSTALL) 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) $(if $(filter lock-upgrade,$@),--upgrade) -o $(DEV_LOCK)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) --constraint $(DEV_LOCK) -o $(LOCK)
 
 # The load generator of the benchmarks (a C program, so that it never is the bottleneck).
 WRK := /usr/bin/wrk
@@ -55,9 +77,9 @@ bench: install-dev $(WRK)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check src tests $(wildcard bench)
-	$(BIN)/ruff format --check src tests $(wildcard bench)
-	$(BIN)/mypy src
+	$(BIN)/ruff check src tests tools $(wildcard bench)
+	$(BIN)/ruff format --check src tests tools $(wildcard bench)
+	$(BIN)/mypy src tools
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import orjson
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -46,10 +48,39 @@ def test_init_demo_creates_a_working_portal_once(db: Database) -> None:
         assert members == [1, 2, 3]
 
 
+def test_init_demo_prints_calls_that_answer(db: Database) -> None:
+    created = run_json(db, "init", "--demo")
+    poll = created["poll"]
+    assert isinstance(poll, dict) and poll["attach_id"] == 1 and len(poll["answer_ids"]) == 2
+    calls = created["curl"]
+    assert isinstance(calls, list) and len(calls) == 3
+    text = run(db, "init")  # a plain init on a portal leaves it as it is
+    assert "database ready" in text
+
+    settings = Settings.from_env({}, database_url=str(db.url), secret_key="k", rate_limit=None)
+    replies = {}
+    with TestClient(create_app(settings, db=db)) as client:
+        for line in calls:
+            words = shlex.split(line)
+            assert words[:2] == ["curl", "-s"]
+            path = words[2].removeprefix("http://127.0.0.1:8000")
+            body = words[words.index("-d") + 1] if "-d" in words else ""
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            method = path.rsplit("/", 1)[-1].removesuffix(".json")
+            replies[method] = assert_envelope(client.post(path, content=body, headers=headers))
+    assert replies["user.current"]["ID"] == "1"
+    assert replies["vote.AttachedVote.get"]["attach"]["ID"] == poll["attach_id"]
+    voted = replies["vote.AttachedVote.vote"]["attach"]
+    assert voted["isVoted"] is True and voted["COUNTER"] == 1
+    question, answer = str(poll["question_id"]), str(poll["answer_ids"][0])
+    assert list(voted["userAnswerMap"]) == [question] and list(voted["userAnswerMap"][question]) == [answer]
+
+
 def test_init_plain_prints_human_text(db: Database) -> None:
     created = run(db, "init", "--demo")
     assert "Webhook URL: http://127.0.0.1:8000/rest/1/" in created
     assert "curl -s http://127.0.0.1:8000/rest/1/" in created and "user.current.json" in created
+    assert "vote.AttachedVote.vote.json -d 'attachId=1&ballot[1][]=1'" in created
 
 
 def test_user_chat_webhook_commands(db: Database) -> None:

@@ -13,6 +13,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from b24vote import __version__
 from b24vote.cli_admin import register as register_admin
 from b24vote.cli_oauth import app_app, token_app, user_password
 from b24vote.cli_polls import export, poll_app
@@ -20,7 +21,7 @@ from b24vote.clock import SystemClock
 from b24vote.config import Settings, SettingsError
 from b24vote.domain.people import parse_scopes
 from b24vote.logs import log_config
-from b24vote.portal import create_demo, init_database, webhook_url
+from b24vote.portal import DemoPortal, create_demo, demo_curl_lines, demo_summary, init_database, webhook_url
 from b24vote.storage import people
 from b24vote.storage.engine import Database
 
@@ -80,8 +81,19 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"b24vote {__version__}\n")
+        raise typer.Exit
+
+
 @app.callback(invoke_without_command=True)
-def main_callback(ctx: typer.Context) -> None:
+def main_callback(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
     """Without a command, serve."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
@@ -148,13 +160,19 @@ def init(
             )
             return
         url = webhook_url(settings.public_url, portal.user_ids[0], portal.webhook_code)
-        _emit(
-            as_json,
-            {"created": True, "webhook_url": url, "user_ids": list(portal.user_ids), "chat_id": portal.chat_id},
-            f"Demo portal created: users {', '.join(map(str, portal.user_ids))}, chat {portal.chat_id}.\n"
-            f"Webhook URL: {url}\n"
-            f"Try it:\n  curl -s {url}user.current.json",
-        )
+        _emit(as_json, {"created": True, **demo_summary(portal, url)}, _demo_text(portal, url))
+
+
+def _demo_text(portal: DemoPortal, url: str) -> str:
+    users = ", ".join(map(str, portal.user_ids))
+    lines = [
+        f"Demo portal created: users {users} (user {portal.user_ids[0]} is an administrator), chat {portal.chat_id}.",
+        f"Webhook URL: {url}",
+    ]
+    if portal.poll is not None:
+        lines.append(f"The chat has a poll (attach {portal.poll.attach_id}). Try it:")
+        lines.extend(f"  {line}" for line in demo_curl_lines(url, portal.poll))
+    return "\n".join(lines)
 
 
 @user_app.command("add")

@@ -103,7 +103,7 @@ class Settings:
         "B24VOTE_PUBLIC_URL",
         "http://127.0.0.1:8000",
         lambda s: s.rstrip("/"),
-        "Base URL for resultUrl, downloadUrl, client_endpoint and OAuth redirects.",
+        "The address clients reach: printed webhook URLs, OAuth endpoints and redirects, the OpenAPI servers entry.",
     )
     secret_key: str | None = _setting(
         "B24VOTE_SECRET_KEY",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from b24vote import __version__
 from b24vote.admin.routes import ADMIN_PREFIX, ADMIN_ROUTES, AdminRoute
 from b24vote.config import Settings
 from b24vote.methods.registry import Method, Registry
@@ -44,14 +44,6 @@ with PHP bracket syntax (`ballot[5][]=12`); the body wins over the query. Succes
 `{"result": …, "time": {…}}` (list methods add `total` and `next`); errors are `{"error", "error_description"}`.
 """
 _PATH_PARAM = re.compile(r"\{([^}:]+)")
-
-
-def _version() -> str:
-    # Read from the installed distribution: importing b24vote.__version__ here would be circular.
-    try:
-        return version("b24vote")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
-        return "0+unknown"
 
 
 def admin_routes() -> Sequence[AdminRoute]:
@@ -303,7 +295,7 @@ def build_openapi(settings: Settings, methods: Registry) -> dict[str, Any]:
         paths |= _admin_paths(admin_routes())
     return {
         "openapi": "3.1.0",
-        "info": {"title": "b24vote", "version": _version(), "description": _DESCRIPTION},
+        "info": {"title": "b24vote", "version": __version__, "description": _DESCRIPTION},
         "servers": [{"url": settings.public_url}],
         "paths": paths,
         "components": {

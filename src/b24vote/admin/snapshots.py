@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from b24vote.admin.http import AdminError, admin_endpoint, app_state, not_found, read_object, reply
 from b24vote.clock import Clock, ControllableClock
-from b24vote.portal import create_demo, webhook_url
+from b24vote.portal import create_demo, demo_summary, webhook_url
 from b24vote.state import AppState
 from b24vote.storage.admin import wipe
 from b24vote.storage.engine import Database
@@ -36,12 +36,7 @@ def reset_database(db: Database, clock: Clock, public_url: str, *, demo: bool) -
     portal = create_demo(db, clock)
     if portal.webhook_code is None:  # pragma: no cover - the portal was emptied a moment ago
         raise RuntimeError("the demo portal was not created on an empty database")
-    return {
-        "seed": "demo",
-        "webhook_url": webhook_url(public_url, portal.user_ids[0], portal.webhook_code),
-        "user_ids": list(portal.user_ids),
-        "chat_id": portal.chat_id,
-    }
+    return {"seed": "demo", **demo_summary(portal, webhook_url(public_url, portal.user_ids[0], portal.webhook_code))}
 
 
 def valid_name(name: str) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
 from b24vote.domain.poll_data import NewPoll, PollDataError, parse_poll_data
 from b24vote.domain.polls import IM_ENTITY_TYPE, IM_POLL_LIFETIME
@@ -23,7 +24,7 @@ from b24vote.methods.registry import CallContext, registry
 from b24vote.methods.vote_access import int_value
 from b24vote.storage import people, polls
 
-__all__: list[str] = []
+__all__ = ["post_poll"]
 
 # The im module de-duplicates only lowercase UUIDv4 template ids (im/lib/Message/Uuid.php).
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -53,8 +54,8 @@ def _arguments(params: Params) -> tuple[int, dict[str, Any], str | None]:
     return chat_id, data, (str(template) if isinstance(template, (str, int)) and template != "" else None)
 
 
-def _message_params(vote_id: int, poll: NewPoll, ctx: CallContext) -> str:
-    stored = polls.load_poll(ctx.conn, vote_id)
+def _message_params(conn: Connection, vote_id: int, poll: NewPoll) -> str:
+    stored = polls.load_poll(conn, vote_id)
     if stored is None:  # pragma: no cover - created a moment ago in this transaction
         raise RuntimeError(f"vote {vote_id} vanished inside its transaction")
     return orjson.dumps(
@@ -115,24 +116,30 @@ def send(ctx: CallContext, params: Params) -> dict[str, int]:
         return {"messageId": earlier, "voteId": vote_id}
     if people.get_chat(ctx.conn, chat_id) is None or not people.is_member(ctx.conn, chat_id, user_id):
         raise _fail("VOTE_INTEGRATION_IM_MESSAGE_FAILED")
-    message_id = people.add_message(
-        ctx.conn,
-        ctx.now,
-        chat_id=chat_id,
-        author_id=user_id,
-        message=poll.questions[0].text,
-        params=_message_params(vote_id, poll, ctx),
-    )
+    message_id = post_poll(ctx.conn, ctx.now, vote_id=vote_id, poll=poll, chat_id=chat_id, author_id=user_id)
     if template is not None and _UUID4.match(template):
         polls.bind_uuid(ctx.conn, template, message_id)
+    return {"messageId": message_id, "voteId": vote_id}
+
+
+def post_poll(conn: Connection, now: datetime, *, vote_id: int, poll: NewPoll, chat_id: int, author_id: int) -> int:
+    """Post a created poll to a chat as a message of its author and attach it there; returns the message id."""
+    message_id = people.add_message(
+        conn,
+        now,
+        chat_id=chat_id,
+        author_id=author_id,
+        message=poll.questions[0].text,
+        params=_message_params(conn, vote_id, poll),
+    )
     polls.add_attach(
-        ctx.conn,
-        ctx.now,
+        conn,
+        now,
         vote_id=vote_id,
         module_id="im",
         entity_type=IM_ENTITY_TYPE,
         entity_id=message_id,
         uid="".join(secrets.choice(_UID_ALPHABET) for _ in range(16)),
-        created_by=user_id,
+        created_by=author_id,
     )
-    return {"messageId": message_id, "voteId": vote_id}
+    return message_id
