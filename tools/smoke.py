@@ -361,15 +361,24 @@ class Smoke:
         return f"{len(printed)} printed calls answered"
 
 
+# What a fresh clone never has: what a build, a run or a test leaves behind.
+_LEFT_BEHIND = (".git", ".venv", "__pycache__", "*.egg-info", "*.db", "*.db-*", "build", "dist", "node_modules")
+_CACHES = (".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", "test-artifacts")
+
+
 def copy_tree(target: Path) -> None:
-    """The tree as a fresh clone would have it, with this checkout's uncommitted changes: tracked and new files."""
+    """The tree as a fresh clone would have it, with this checkout's uncommitted changes: tracked and new files
+    (outside a git checkout, everything but what builds, runs and tests leave behind)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
         capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for raw in listed:
+        check=False,
+    )
+    if listed.returncode != 0:
+        shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(*_LEFT_BEHIND, *_CACHES))
+        return
+    for raw in listed.stdout.split(b"\0"):
         if not raw:
             continue
         source = ROOT / raw.decode()

@@ -1,41 +1,67 @@
-"""Run Alembic migrations from code, safely from several processes at once."""
+"""Run Alembic migrations from code, safely from several processes at once.
+
+A database already at the newest revision costs one query and no Alembic import: every CLI command migrates
+first, and most find nothing to do.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from b24vote.storage.engine import Database
 
-__all__ = ["current_revision", "head_revision", "migrate"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["HEAD_REVISION", "current_revision", "head_revision", "migrate"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration's revision; tests/test_migrations.py checks it against Alembic's own answer.
+HEAD_REVISION = "0005"
 # Any fixed 64-bit number; every b24vote process takes the same lock before migrating PostgreSQL.
 _PG_LOCK_KEY = 0x62323476_6F7465
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def current_revision(db: Database) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def _at_head(db: Database) -> bool:
+    with db.engine.connect() as conn:
+        try:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        except DBAPIError:  # a new database: no version table yet
+            return False
+    return found == [HEAD_REVISION]
+
+
 def migrate(db: Database) -> None:
     """Bring the schema to the newest revision (no-op when already there)."""
+    if _at_head(db):
+        return
+    from alembic import command
+
     cfg = _config()
     with db.engine.connect() as conn:
         if db.dialect == "postgresql":

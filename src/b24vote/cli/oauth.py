@@ -1,7 +1,6 @@
 """``b24vote app add``, ``b24vote token issue`` and ``b24vote user password``: OAuth applications and sign-in.
 
-``b24vote.cli`` registers these commands, so this module takes the shared CLI helpers from it only when a
-command runs.
+Each command imports the storage code it runs only when it runs.
 """
 
 from __future__ import annotations
@@ -13,24 +12,14 @@ from urllib.parse import urlsplit
 import orjson
 import typer
 
-from b24vote.clock import SystemClock
+from b24vote.cli._common import DbUrl, Json, database, emit, fail, now, settings
 from b24vote.domain.oauth import token_response
 from b24vote.domain.people import parse_scopes
-from b24vote.storage import oauth, passwords, people
 
 __all__ = ["app_app", "token_app", "user_password"]
 
 app_app = typer.Typer(help="OAuth 2.0 applications.")
 token_app = typer.Typer(help="OAuth 2.0 tokens.")
-
-DbUrl = Annotated[str | None, typer.Option("--database-url", help="Overrides B24VOTE_DATABASE_URL.")]
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    from b24vote import cli
-
-    return cli._fail(message)
 
 
 @app_app.command("add")
@@ -44,20 +33,18 @@ def app_add(
     as_json: Json = False,
 ) -> None:
     """Register an OAuth application; prints its client_id and client_secret (the secret only this once)."""
-    from b24vote import cli
+    from b24vote.storage import oauth
 
     if not name.strip():
-        raise _fail("--name must not be empty")
+        raise fail("--name must not be empty")
     try:
         scopes = parse_scopes(scope)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if redirect_uri and urlsplit(redirect_uri).scheme not in ("http", "https"):
-        raise _fail("--redirect-uri must be an http:// or https:// URL")
-    with cli._database(cli._settings(database_url)) as db, db.write() as conn:
-        app, secret = oauth.add_app(
-            conn, SystemClock().now(), name=name.strip(), scopes=scopes, redirect_uri=redirect_uri
-        )
+        raise fail("--redirect-uri must be an http:// or https:// URL")
+    with database(settings(database_url)) as db, db.write() as conn:
+        app, secret = oauth.add_app(conn, now(), name=name.strip(), scopes=scopes, redirect_uri=redirect_uri)
     data = {
         "id": app.id,
         "client_id": app.client_id,
@@ -65,7 +52,7 @@ def app_add(
         "scopes": sorted(app.scopes),
         "redirect_uri": app.redirect_uri,
     }
-    cli._emit(as_json, data, f"client_id: {app.client_id}\nclient_secret: {secret}")
+    emit(as_json, data, f"client_id: {app.client_id}\nclient_secret: {secret}")
 
 
 @token_app.command("issue")
@@ -76,20 +63,20 @@ def token_issue(
     as_json: Json = False,  # the reply is JSON either way; accepted like every command's --json
 ) -> None:
     """Issue an access/refresh pair without the browser flow; prints the token endpoint's JSON reply."""
-    from b24vote import cli
+    from b24vote.storage import oauth, people
 
-    settings = cli._settings(database_url)
-    now = SystemClock().now()
-    with cli._database(settings) as db, db.write() as conn:
+    found = settings(database_url)
+    when = now()
+    with database(found) as db, db.write() as conn:
         app = oauth.find_app(conn, client_id)
         if app is None:
-            raise _fail(f"no such application: {client_id}")
-        found = people.get_user(conn, user)
-        if found is None or not found.active:
-            raise _fail(f"no such active user: {user}")
-        tokens = oauth.issue_tokens(conn, now, app, user)
+            raise fail(f"no such application: {client_id}")
+        acting = people.get_user(conn, user)
+        if acting is None or not acting.active:
+            raise fail(f"no such active user: {user}")
+        tokens = oauth.issue_tokens(conn, when, app, user)
         member = oauth.member_id(conn)
-    reply = token_response(tokens, now, public_url=settings.public_url, member_id=member)
+    reply = token_response(tokens, when, public_url=found.public_url, member_id=member)
     sys.stdout.write(orjson.dumps(reply).decode() + "\n")
 
 
@@ -105,12 +92,12 @@ def user_password(
     as_json: Json = False,
 ) -> None:
     """Set the password the user signs in with on the OAuth consent page."""
-    from b24vote import cli
+    from b24vote.storage import passwords, people
 
     if len(password) < 8:
-        raise _fail("the password must have at least 8 characters")
-    with cli._database(cli._settings(database_url)) as db, db.write() as conn:
+        raise fail("the password must have at least 8 characters")
+    with database(settings(database_url)) as db, db.write() as conn:
         if people.get_user(conn, user) is None:
-            raise _fail(f"no such user: {user}")
-        passwords.set_password(conn, SystemClock().now(), user, password)
-    cli._emit(as_json, {"user_id": user, "password_set": True}, None)
+            raise fail(f"no such user: {user}")
+        passwords.set_password(conn, now(), user, password)
+    emit(as_json, {"user_id": user, "password_set": True}, None)

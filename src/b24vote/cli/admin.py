@@ -2,8 +2,7 @@
 
 The database commands work without a server (and a running server sees their result at once). The clock,
 fault rules and journal live in the server process, so ``b24vote admin`` talks to its ``/_b24vote/`` API.
-``b24vote.cli`` registers these commands, so this module takes the shared CLI helpers from it only when a
-command runs.
+Each command imports the storage and admin code it runs only when it runs.
 """
 
 from __future__ import annotations
@@ -17,19 +16,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from b24vote.admin.seed import SeedTarget, apply_seed
-from b24vote.admin.seed_doc import SeedError, load
-from b24vote.admin.snapshots import reset_database
-from b24vote.clock import SystemClock
-from b24vote.state import load_secret_key
-from b24vote.storage.snapshots import (
-    NAME_PATTERN,
-    SnapshotError,
-    delete_snapshot,
-    list_snapshots,
-    restore_snapshot,
-    save_snapshot,
-)
+from b24vote.cli._common import DbUrl, Json, database, emit, fail, now, settings
 
 __all__ = ["admin_app", "register", "snapshot_app"]
 
@@ -38,8 +25,6 @@ admin_app = typer.Typer(help="Clock, fault rules and journal of a running server
 faults_app = typer.Typer(help="Fault rules: make matching REST calls fail, slow down or drop.")
 admin_app.add_typer(faults_app, name="faults")
 
-DbUrl = Annotated[str | None, typer.Option("--database-url", help="Overrides B24VOTE_DATABASE_URL.")]
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 Name = Annotated[str, typer.Argument(help="Snapshot name: 1-64 characters of A-Z a-z 0-9 _ -.")]
 Url = Annotated[str, typer.Option("--url", help="The server's base URL.")]
 Token = Annotated[str, typer.Option("--token", envvar="B24VOTE_ADMIN_TOKEN", help="The admin token.")]
@@ -54,31 +39,20 @@ def register(app: typer.Typer) -> None:
     app.add_typer(admin_app, name="admin")
 
 
-def _fail(message: str) -> typer.Exit:
-    from b24vote import cli
-
-    return cli._fail(message)
-
-
-def _emit(as_json: bool, data: Any, text: str | None) -> None:
-    from b24vote import cli
-
-    cli._emit(as_json, data, text)
-
-
 def reset(
     demo: Annotated[bool, typer.Option("--demo", help="Load the demo portal after emptying.")] = False,
     database_url: DbUrl = None,
     as_json: Json = False,
 ) -> None:
     """Empty every portal table (snapshots and the secret key stay); with --demo, add the demo portal."""
-    from b24vote import cli
+    from b24vote.admin.snapshots import reset_database
+    from b24vote.clock import SystemClock
 
-    settings = cli._settings(database_url)
-    with cli._database(settings) as db:
-        result = reset_database(db, SystemClock(), settings.public_url, demo=demo)
+    found = settings(database_url)
+    with database(found) as db:
+        result = reset_database(db, SystemClock(), found.public_url, demo=demo)
     text = "portal emptied" + (f"; demo webhook URL: {result['webhook_url']}" if demo else "")
-    _emit(as_json, result, text)
+    emit(as_json, result, text)
 
 
 def seed(
@@ -87,81 +61,85 @@ def seed(
     as_json: Json = False,
 ) -> None:
     """Create the users, chats, webhooks, apps and polls a seed document declares (all or nothing)."""
-    from b24vote import cli
+    from b24vote.admin.seed import SeedTarget, apply_seed
+    from b24vote.admin.seed_doc import SeedError, load
+    from b24vote.state import load_secret_key
 
     try:
         raw = file.read_bytes()
         doc = load(raw, yaml_ok=file.suffix.lower() != ".json")
     except OSError as exc:
-        raise _fail(f"cannot read {file}: {exc.strerror}") from exc
+        raise fail(f"cannot read {file}: {exc.strerror}") from exc
     except (SeedError, UnicodeDecodeError) as exc:
-        raise _fail(f"{file}: {exc}") from exc
-    settings = cli._settings(database_url)
-    with cli._database(settings) as db:
-        target = SeedTarget(db, settings, load_secret_key(settings, db), SystemClock().now())
+        raise fail(f"{file}: {exc}") from exc
+    found = settings(database_url)
+    with database(found) as db:
+        target = SeedTarget(db, found, load_secret_key(found, db), now())
         try:
             result = apply_seed(target, doc)
         except SeedError as exc:
-            raise _fail(f"{file}: {exc}") from exc
+            raise fail(f"{file}: {exc}") from exc
     lines = [f"users: {', '.join(map(str, result['users'])) or '-'}"]
     lines += [f"chats: {', '.join(map(str, result['chats'])) or '-'}"]
     lines += [f"webhook for user {h['user']}: {h['url']}" for h in result["webhooks"]]
     lines += [f"app {a['name']}: client_id {a['client_id']} client_secret {a['client_secret']}" for a in result["apps"]]
     lines += [f"poll: vote {p['vote_id']}, attach {p['attach_id']}, message {p['message_id']}" for p in result["polls"]]
-    _emit(as_json, result, "\n".join(lines))
+    emit(as_json, result, "\n".join(lines))
 
 
 def _name(name: str) -> str:
+    from b24vote.storage.snapshots import NAME_PATTERN
+
     if not NAME_PATTERN.fullmatch(name):
-        raise _fail(f"snapshot name {name!r}: use 1-64 characters of A-Z a-z 0-9 _ -")
+        raise fail(f"snapshot name {name!r}: use 1-64 characters of A-Z a-z 0-9 _ -")
     return name
 
 
 @snapshot_app.command("save")
 def snapshot_save(name: Name, database_url: DbUrl = None, as_json: Json = False) -> None:
     """Save the whole portal under NAME (replacing an earlier snapshot of that name)."""
-    from b24vote import cli
+    from b24vote.storage.snapshots import save_snapshot
 
-    with cli._database(cli._settings(database_url)) as db:
-        info = save_snapshot(db, _name(name), SystemClock().now())
-    _emit(as_json, info.as_dict(), f"saved {name}: {sum(info.rows.values())} rows")
+    with database(settings(database_url)) as db:
+        info = save_snapshot(db, _name(name), now())
+    emit(as_json, info.as_dict(), f"saved {name}: {sum(info.rows.values())} rows")
 
 
 @snapshot_app.command("restore")
 def snapshot_restore(name: Name, database_url: DbUrl = None, as_json: Json = False) -> None:
     """Bring the portal back to snapshot NAME."""
-    from b24vote import cli
+    from b24vote.storage.snapshots import SnapshotError, restore_snapshot
 
-    with cli._database(cli._settings(database_url)) as db:
+    with database(settings(database_url)) as db:
         try:
             info = restore_snapshot(db, _name(name))
         except SnapshotError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     if info is None:
-        raise _fail(f"no snapshot named {name!r}")
-    _emit(as_json, info.as_dict(), f"restored {name}")
+        raise fail(f"no snapshot named {name!r}")
+    emit(as_json, info.as_dict(), f"restored {name}")
 
 
 @snapshot_app.command("list")
 def snapshot_list(database_url: DbUrl = None, as_json: Json = False) -> None:
     """List the saved snapshots."""
-    from b24vote import cli
+    from b24vote.storage.snapshots import list_snapshots
 
-    with cli._database(cli._settings(database_url)) as db:
+    with database(settings(database_url)) as db:
         found = list_snapshots(db)
     lines = [f"{s.name}\t{s.created.isoformat()}\t{sum(s.rows.values())} rows" for s in found]
-    _emit(as_json, {"snapshots": [s.as_dict() for s in found]}, "\n".join(lines) or "no snapshots")
+    emit(as_json, {"snapshots": [s.as_dict() for s in found]}, "\n".join(lines) or "no snapshots")
 
 
 @snapshot_app.command("delete")
 def snapshot_delete(name: Name, database_url: DbUrl = None, as_json: Json = False) -> None:
     """Delete snapshot NAME."""
-    from b24vote import cli
+    from b24vote.storage.snapshots import delete_snapshot
 
-    with cli._database(cli._settings(database_url)) as db:
+    with database(settings(database_url)) as db:
         if not delete_snapshot(db, _name(name)):
-            raise _fail(f"no snapshot named {name!r}")
-    _emit(as_json, {"deleted": name}, f"deleted {name}")
+            raise fail(f"no snapshot named {name!r}")
+    emit(as_json, {"deleted": name}, f"deleted {name}")
 
 
 # --- b24vote admin: the in-process controls of a running server, over HTTP -------------------------------
@@ -170,7 +148,7 @@ def snapshot_delete(name: Name, database_url: DbUrl = None, as_json: Json = Fals
 def _call(url: str, token: str, method: str, path: str, body: Any = None) -> Any:
     """One admin API call; a refused call ends the command with the server's description."""
     if not token:
-        raise _fail("give --token or set B24VOTE_ADMIN_TOKEN")
+        raise fail("give --token or set B24VOTE_ADMIN_TOKEN")
     data = None if body is None else orjson.dumps(body)
     request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own server
         f"{url.rstrip('/')}/_b24vote{path}",
@@ -182,9 +160,9 @@ def _call(url: str, token: str, method: str, path: str, body: Any = None) -> Any
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return orjson.loads(response.read())
     except urllib.error.HTTPError as exc:
-        raise _fail(f"{exc.code}: {_description(exc.read())}") from exc
+        raise fail(f"{exc.code}: {_description(exc.read())}") from exc
     except urllib.error.URLError as exc:
-        raise _fail(f"cannot reach {url}: {exc.reason}") from exc
+        raise fail(f"cannot reach {url}: {exc.reason}") from exc
 
 
 def _description(raw: bytes) -> str:
@@ -216,7 +194,7 @@ def admin_clock(
     if freeze is not None:
         change["freeze"] = freeze
     state = _call(url, token, "POST" if change else "GET", "/clock", change if change else None)
-    _emit(as_json, state, f"{state['now']}{' (frozen)' if state['frozen'] else ''}")
+    emit(as_json, state, f"{state['now']}{' (frozen)' if state['frozen'] else ''}")
 
 
 def _rule_line(rule: dict[str, Any]) -> str:
@@ -231,7 +209,7 @@ def _rule_line(rule: dict[str, Any]) -> str:
 def faults_list(url: Url = DEFAULT_URL, token: Token = "", as_json: Json = False) -> None:
     """List the fault rules."""
     rules = _call(url, token, "GET", "/faults")["rules"]
-    _emit(as_json, {"rules": rules}, "\n".join(_rule_line(r) for r in rules) or "no fault rules")
+    emit(as_json, {"rules": rules}, "\n".join(_rule_line(r) for r in rules) or "no fault rules")
 
 
 @faults_app.command("add")
@@ -255,13 +233,13 @@ def faults_add(
         if value is not None:
             rule[key] = value
     rules = _call(url, token, "POST", "/faults", {"rules": [rule], "seed": seed})["rules"]
-    _emit(as_json, {"rules": rules}, "\n".join(_rule_line(r) for r in rules))
+    emit(as_json, {"rules": rules}, "\n".join(_rule_line(r) for r in rules))
 
 
 @faults_app.command("clear")
 def faults_clear(url: Url = DEFAULT_URL, token: Token = "", as_json: Json = False) -> None:
     """Remove every fault rule."""
-    _emit(as_json, _call(url, token, "DELETE", "/faults"), "fault rules cleared")
+    emit(as_json, _call(url, token, "DELETE", "/faults"), "fault rules cleared")
 
 
 @admin_app.command("journal")
@@ -276,7 +254,7 @@ def admin_journal(
 ) -> None:
     """Show the REST calls the server recorded (secrets masked)."""
     if clear:
-        _emit(as_json, _call(url, token, "DELETE", "/journal"), "journal cleared")
+        emit(as_json, _call(url, token, "DELETE", "/journal"), "journal cleared")
         return
     query = {k: str(v) for k, v in (("method", method), ("since", since), ("limit", limit)) if v is not None}
     suffix = f"?{urllib.parse.urlencode(query)}" if query else ""
@@ -286,4 +264,4 @@ def admin_journal(
         + (f" {e['error']}" if e["error"] else "")
         for e in entries
     ]
-    _emit(as_json, {"entries": entries}, "\n".join(lines) or "no calls recorded")
+    emit(as_json, {"entries": entries}, "\n".join(lines) or "no calls recorded")
