@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from b24vote.app import create_app
 from b24vote.clock import FrozenClock
 from b24vote.config import Settings
-from b24vote.storage import polls, reads
+from b24vote.storage import polls, questions, reads
 from b24vote.storage.engine import Database
 from b24vote.storage.tables import votes
 from tests.admin_helpers import admin, admin_client
@@ -85,9 +85,9 @@ def test_rows_changed_without_a_new_version_are_a_miss_only_when_the_version_mov
     call(app_client, portal, "vote.AttachedVote.get", attachId=poll.attach_id)
     with db.write() as conn:
         conn.execute(update(votes).where(votes.c.id == poll.vote_id).values(version=polls.new_version()))
-    assert reads.QUESTIONS.get((poll.vote_id, _version(db, poll.vote_id))) is None
+    assert questions.QUESTIONS.get((poll.vote_id, _version(db, poll.vote_id))) is None
     call(app_client, portal, "vote.AttachedVote.get", attachId=poll.attach_id)
-    assert reads.QUESTIONS.get((poll.vote_id, _version(db, poll.vote_id))) is not None
+    assert questions.QUESTIONS.get((poll.vote_id, _version(db, poll.vote_id))) is not None
 
 
 def test_the_event_loops_reader_connection_goes_back_to_the_pool_on_shutdown(
@@ -111,11 +111,11 @@ def test_a_poll_carries_the_version_its_questions_were_read_under(
         rows = reads._BY_ID.rows(conn, attach_id=poll.attach_id, viewer=portal.admin)
         first_version = _version(db, poll.vote_id)
         cast(app_client, portal, poll, poll.answer_ids[1])  # committed by another connection meanwhile
-        reads.QUESTIONS.clear()  # a miss: the questions are read now
+        questions.QUESTIONS.clear()  # a miss: the questions are read now
         (loaded,) = reads._complete(conn, rows)
     counted = sum(int(a.counter) for q in loaded.poll.questions for a in q.answers)
     if db.dialect == "postgresql":
         assert loaded.poll.version == _version(db, poll.vote_id) != first_version and counted == 1
     else:  # SQLite: one snapshot for the whole read transaction
         assert loaded.poll.version == first_version and counted == 0
-    assert reads.QUESTIONS.get((poll.vote_id, loaded.poll.version)) == loaded.poll.questions
+    assert questions.QUESTIONS.get((poll.vote_id, loaded.poll.version)) == loaded.poll.questions

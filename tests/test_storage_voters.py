@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from b24vote.clock import FrozenClock
 from b24vote.domain.poll_data import NewAnswer, NewPoll, NewQuestion
-from b24vote.storage import people, polls
+from b24vote.storage import ballots, people, polls
 from b24vote.storage.engine import Database
 
 
@@ -29,5 +29,5 @@ def test_every_page_equals_the_plain_offset_read(db: Database, clock: FrozenCloc
         assert total == len(voters)
         for limit in (1, 5, 50):
             for offset in range(0, 41):
-                got = polls.voters_of_answer(conn, answer.id, offset=offset, limit=limit, total=total)
+                got = ballots.voters_of_answer(conn, answer.id, offset=offset, limit=limit, total=total)
                 assert got == expected[offset : offset + limit], (offset, limit)

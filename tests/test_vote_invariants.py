@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from b24vote.app import create_app
 from b24vote.clock import FrozenClock
 from b24vote.config import Settings
-from b24vote.storage import people, reads
+from b24vote.storage import people, questions
 from b24vote.storage.admin import wipe
 from b24vote.storage.engine import Database
 from b24vote.storage.tables import ballot_answers, ballots, vote_answers, vote_questions, votes
@@ -132,9 +132,9 @@ def run_machine(database: Database, field_type: int, options: int) -> None:
         def cached_questions_are_the_rows(self) -> None:
             with database.read() as conn:
                 for vote_id, version in conn.execute(select(votes.c.id, votes.c.version)).all():
-                    cached = reads.QUESTIONS.get((vote_id, version))
+                    cached = questions.QUESTIONS.get((vote_id, version))
                     if cached is not None:
-                        assert (version, cached) == reads.versioned_questions(conn, [vote_id])[vote_id]
+                        assert (version, cached) == questions.versioned_questions(conn, [vote_id])[vote_id]
 
         @invariant()
         def counters_equal_rows(self) -> None:

@@ -22,8 +22,10 @@ __all__ = [
     "Anonymity",
     "Answer",
     "Attach",
+    "AttachedPoll",
     "BallotChoice",
     "FieldType",
+    "Message",
     "Poll",
     "Question",
     "UserBallot",
@@ -151,6 +153,25 @@ class Attach:
     entity_id: int
     uid: str | None
     created_by: int
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """The chat message a chat poll lives in."""
+
+    id: int
+    chat_id: int
+    author_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedPoll:
+    """An attach and its poll as one viewer sees them: the chat message (chat polls) and the viewer's membership."""
+
+    attach: Attach
+    poll: Poll
+    message: Message | None
+    viewer_is_member: bool  # the viewer is in the message's chat (chat polls)
 
 
 @dataclass(frozen=True, slots=True)

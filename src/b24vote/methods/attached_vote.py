@@ -6,11 +6,13 @@ doc pages, docs/compatibility.md says how.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from b24vote.domain.people import User
 from b24vote.domain.polls import (
     Anonymity,
+    AttachedPoll,
     UserBallot,
     is_open,
     listed_voters,
@@ -23,18 +25,9 @@ from b24vote.live import LiveEvent
 from b24vote.methods import vote_texts as texts
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Page, registry
-from b24vote.methods.vote_access import (
-    Target,
-    can_edit,
-    can_read,
-    int_value,
-    recounted,
-    require_payload,
-    resolve_readable,
-    target_of,
-)
+from b24vote.methods.vote_access import can_edit, can_read, int_value, require_payload, resolve_readable
 from b24vote.methods.vote_format import Touched, answer_map, format_attach, voter_dto, voting_questions
-from b24vote.storage import people, polls, reads
+from b24vote.storage import ballots, people, polls, reads
 
 __all__: list[str] = []
 
@@ -42,11 +35,13 @@ GET_MANY_LIMIT = 50
 PAGE_SIZE = 50  # REST pages getAnswerVoted by the standard `start` parameter, 50 at a time
 
 
-def _emit(ctx: CallContext, target: Target, name: str, params: dict[str, Any], to_user: int | None = None) -> None:
+def _emit(
+    ctx: CallContext, target: AttachedPoll, name: str, params: dict[str, Any], to_user: int | None = None
+) -> None:
     ctx.emit(LiveEvent(name, target.poll.id, target.attach.id, params, to_user))
 
 
-def _voting_event(ctx: CallContext, target: Target, ballot: UserBallot | None, voter: User | None) -> None:
+def _voting_event(ctx: CallContext, target: AttachedPoll, ballot: UserBallot | None, voter: User | None) -> None:
     """The ``voting`` event; only public polls name the voter (no actionUuid in it, as on the real server).
 
     ``voter``: the calling user, read by the caller before the counters changed (None for other polls).
@@ -66,7 +61,7 @@ def _voting_event(ctx: CallContext, target: Target, ballot: UserBallot | None, v
     _emit(ctx, target, "voting", params)
 
 
-def _voter(ctx: CallContext, target: Target) -> User | None:
+def _voter(ctx: CallContext, target: AttachedPoll) -> User | None:
     """The caller as the ``voting`` event of a public poll names them."""
     return people.get_user(ctx.conn, ctx.caller.user_id) if target.poll.anonymity == Anonymity.PUBLICLY else None
 
@@ -74,7 +69,12 @@ def _voter(ctx: CallContext, target: Target) -> User | None:
 @registry.add("vote.AttachedVote.get", scope="vote")
 def get(ctx: CallContext, params: Params) -> dict[str, Any]:
     target = resolve_readable(ctx, params, signed_grants_read=True)
-    return {"attach": format_attach(ctx, target)}
+    return {"attach": format_attach(ctx, target, ballot=_caller_ballot(ctx, target))}
+
+
+def _caller_ballot(ctx: CallContext, target: AttachedPoll) -> UserBallot | None:
+    """The calling user's ballot on the target's poll."""
+    return ballots.ballot_of(ctx.conn, target.poll.id, ctx.caller.user_id)
 
 
 def _entity_ids(params: Params) -> list[int]:
@@ -100,14 +100,14 @@ def get_many(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     loaded = reads.load_by_entities(ctx.conn, module, entity_type, ids, ctx.caller.user_id)
     targets = []
     for entity_id in ids:
-        target = target_of(loaded.get(entity_id), via_signed=False)
+        target = loaded.get(entity_id)
         if target is None:
             return []  # "Attach with entityId <id> not found " — also an empty success on the wire
         if not can_read(ctx, target):
             return []  # "Attach with entityId <id> read access denied"
         targets.append(target)
-    ballots = reads.ballots_of(ctx.conn, sorted({t.poll.id for t in targets}), ctx.caller.user_id)
-    return {"items": [format_attach(ctx, t, ballot=ballots.get(t.poll.id)) for t in targets]}
+    found = ballots.ballots_of(ctx.conn, sorted({t.poll.id for t in targets}), ctx.caller.user_id)
+    return {"items": [format_attach(ctx, t, ballot=found.get(t.poll.id)) for t in targets]}
 
 
 @registry.add("vote.AttachedVote.getWithVoted", scope="vote")
@@ -119,12 +119,12 @@ def get_with_voted(ctx: CallContext, params: Params) -> dict[str, Any]:
         for answer in question.answers:
             if answer.counter <= 0:
                 continue
-            ids = polls.voters_of_answer(ctx.conn, answer.id, offset=0, limit=page_size)
+            ids = ballots.voters_of_answer(ctx.conn, answer.id, offset=0, limit=page_size)
             users = people.get_users_by_ids(ctx.conn, ids)
             listed = [voter_dto(users[uid]) for uid in ids if uid in users]
             if listed:
                 voted[str(answer.id)] = listed
-    return {"attach": format_attach(ctx, target), "voted": voted or []}
+    return {"attach": format_attach(ctx, target, ballot=_caller_ballot(ctx, target)), "voted": voted or []}
 
 
 @registry.add("vote.AttachedVote.getAnswerVoted", scope="vote")
@@ -141,7 +141,7 @@ def get_answer_voted(ctx: CallContext, params: Params) -> Page:
     offset = max(params.integer("start"), 0) // PAGE_SIZE * PAGE_SIZE
     answer = next(a for q in target.poll.questions for a in q.answers if a.id == answer_id)
     total = listed_voters(target.poll, answer)  # the materialised counter, never a COUNT over the ballots
-    ids = polls.voters_of_answer(ctx.conn, answer_id, offset=offset, limit=PAGE_SIZE, total=total)
+    ids = ballots.voters_of_answer(ctx.conn, answer_id, offset=offset, limit=PAGE_SIZE, total=total)
     users = people.get_users_by_ids(ctx.conn, ids)
     items = [voter_dto(users[uid]) for uid in ids if uid in users]
     after = offset + len(ids)
@@ -172,24 +172,23 @@ def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     poll, user_id = target.poll, ctx.caller.user_id
     if not is_open(poll, ctx.now):
         raise MethodError(403, texts.POLL_INACTIVE)
-    polls.lock_voter(ctx.conn, poll.id, user_id)
+    ballots.lock_voter(ctx.conn, poll.id, user_id)
     chosen = normalise_ballot(poll, raw_ballot)
-    existing = polls.user_ballot(ctx.conn, poll.id, user_id)
+    existing = ballots.ballot_of(ctx.conn, poll.id, user_id)
     if existing is not None and not poll.revote_allowed:
         return []  # VOTE_ERROR_BY_USER_ID: the real server answers an empty success
     if not chosen or missing_required(poll, chosen) is not None:
         return []  # USER_VOTE_EMPTY / VOTE_REQUIRED_MISSING, also empty successes
     # Ballot rows and every read first, the counters last: on PostgreSQL the counter rows of the poll stay
     # locked from their update to the commit, and every other vote on the poll waits for them.
-    removed = polls.remove_ballot(ctx.conn, poll.id, user_id) if existing is not None else polls.BallotRows()
-    added = polls.store_ballot(
+    removed = ballots.remove_ballot(ctx.conn, poll.id, user_id) if existing is not None else ballots.BallotRows()
+    added = ballots.store_ballot(
         ctx.conn, ctx.now, vote_id=poll.id, user_id=user_id, chosen=chosen, visible=not poll.anonymous
     )
-    ballot = polls.user_ballot(ctx.conn, poll.id, user_id)
+    ballot = ballots.ballot_of(ctx.conn, poll.id, user_id)
     voter = _voter(ctx, target)
-    counted = polls.count(ctx.conn, poll.id, removed, added)
+    target = replace(target, poll=polls.count(ctx.conn, poll, removed, added))
     touched = Touched(set(removed.questions | added.questions), set(removed.answers | added.answers))
-    target = recounted(ctx, target, counted)
     _voting_event(ctx, target, ballot, voter)
     _emit(
         ctx,
@@ -216,20 +215,20 @@ def recall(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     poll, user_id = target.poll, ctx.caller.user_id
     if not is_open(poll, ctx.now):
         return []  # "Access denied" (cannot participate): an empty success on the wire
-    polls.lock_voter(ctx.conn, poll.id, user_id)
-    existing = polls.user_ballot(ctx.conn, poll.id, user_id)
+    ballots.lock_voter(ctx.conn, poll.id, user_id)
+    existing = ballots.ballot_of(ctx.conn, poll.id, user_id)
     if existing is not None and not poll.revote_allowed:
         return []  # VOTE_ERROR_BY_USER_ID
     voter = _voter(ctx, target)
-    removed = polls.remove_ballot(ctx.conn, poll.id, user_id) if existing is not None else polls.BallotRows()
+    removed = ballots.remove_ballot(ctx.conn, poll.id, user_id) if existing is not None else ballots.BallotRows()
     if not removed.empty:
-        target = recounted(ctx, target, polls.count(ctx.conn, poll.id, removed, polls.BallotRows()))
+        target = replace(target, poll=polls.count(ctx.conn, poll, removed, ballots.BallotRows()))
     touched = Touched(set(removed.questions), set(removed.answers))
     _voting_event(ctx, target, None, voter)
     return {"attach": format_attach(ctx, target, touched=touched, ballot=None)}
 
 
-def _editable(ctx: CallContext, params: Params) -> Target:
+def _editable(ctx: CallContext, params: Params) -> AttachedPoll:
     target = resolve_readable(ctx, params, signed_grants_read=False)
     if not can_edit(ctx, target):
         raise MethodError(403, texts.ACCESS_DENIED_EXCEPTION)
@@ -249,7 +248,7 @@ def stop(ctx: CallContext, params: Params) -> list[Any]:
     return []
 
 
-def _post_stop_message(ctx: CallContext, target: Target) -> None:
+def _post_stop_message(ctx: CallContext, target: AttachedPoll) -> None:
     message = target.message
     if message is None:  # pragma: no cover - stop() posts only for chat polls
         return

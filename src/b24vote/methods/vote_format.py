@@ -13,11 +13,10 @@ from typing import Any
 
 from b24vote.cache import BoundedCache
 from b24vote.domain.people import User
-from b24vote.domain.polls import Answer, Poll, Question, UserBallot, is_finished, is_open, percent
+from b24vote.domain.polls import Answer, AttachedPoll, Poll, Question, UserBallot, is_finished, is_open, percent
 from b24vote.domain.signing import sign_attach
 from b24vote.methods.registry import CallContext
-from b24vote.methods.vote_access import Target, can_edit, can_read
-from b24vote.storage import reads
+from b24vote.methods.vote_access import can_edit, can_read
 from b24vote.transport.envelope import iso
 
 __all__ = ["Touched", "download_url", "format_attach", "result_url", "voter_dto", "voting_questions"]
@@ -33,12 +32,12 @@ class Touched:
     answers: set[int] = field(default_factory=set)
 
 
-def result_url(target: Target, signed: str) -> str:
+def result_url(target: AttachedPoll, signed: str) -> str:
     """``resultUrl``: the result page of the attach's UID, or of its signed id when it has none (feed polls)."""
     return "/vote-result/" + (target.attach.uid or signed)
 
 
-def download_url(ctx: CallContext, target: Target, signed: str | None = None) -> str:
+def download_url(ctx: CallContext, target: AttachedPoll, signed: str | None = None) -> str:
     """``downloadUrl``: the report of the attach, reachable with its signed id alone."""
     return DOWNLOAD_PATH + (signed or sign_attach(target.attach.id, ctx.secret_key))
 
@@ -100,7 +99,7 @@ def _question(ctx: CallContext, attach_id: int, question: Question, touched: Tou
 _RENDERED: BoundedCache[tuple[int, int, int, tzinfo], dict[str, Any] | list[Any]] = BoundedCache(limit=10_000)
 
 
-def _questions(ctx: CallContext, target: Target, touched: Touched) -> dict[str, Any] | list[Any]:
+def _questions(ctx: CallContext, target: AttachedPoll, touched: Touched) -> dict[str, Any] | list[Any]:
     poll, attach_id = target.poll, target.attach.id
     fresh = poll.version != 0 and not touched.questions and not touched.answers  # 0: written outside b24vote
     key = (attach_id, poll.id, poll.version, ctx.tz)
@@ -133,20 +132,15 @@ def answer_map(ballot: UserBallot | None) -> dict[str, Any] | list[Any]:
     }
 
 
-_UNSET: Any = object()
-
-
 def format_attach(
-    ctx: CallContext, target: Target, *, touched: Touched | None = None, ballot: UserBallot | None = _UNSET
+    ctx: CallContext, target: AttachedPoll, *, ballot: UserBallot | None, touched: Touched | None = None
 ) -> dict[str, Any]:
     """The attach object as get, getMany, getWithVoted, vote and recall return it, for the calling user.
 
-    ``ballot``: the caller's ballot when already loaded (getMany loads all of them at once).
+    ``ballot``: the caller's ballot on the poll (None: not voted), loaded by the caller.
     """
     poll, attach = target.poll, target.attach
     touched = touched or Touched()
-    if ballot is _UNSET:
-        ballot = reads.ballot_of(ctx.conn, poll.id, ctx.caller.user_id)
     participate = can_read(ctx, target) and is_open(poll, ctx.now)
     signed = sign_attach(attach.id, ctx.secret_key)
     return {

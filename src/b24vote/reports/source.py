@@ -21,7 +21,7 @@ from b24vote.reports.tables import (
     summary_rows,
     voter_label,
 )
-from b24vote.storage import polls, reports
+from b24vote.storage import reports
 
 __all__ = ["read_tables"]
 
@@ -47,9 +47,10 @@ def _voters_of(conn: Connection, poll: Poll, labels: Labels, batch: int) -> Call
 
 def _statistics(conn: Connection, poll: Poll, tz: timezone, labels: Labels, batch: int) -> Iterator[Row]:
     # Anonymous polls list ballots in voting order: name order would tell who cast which row.
-    rows = reports.ballots_by_date(conn, poll.id, batch) if poll.anonymous else polls.report_rows(conn, poll.id, batch)
+    listed = reports.ballots_by_date if poll.anonymous else reports.ballots_by_name
+    rows = listed(conn, poll.id, batch)
     while chunk := list(islice(rows, batch)):
-        chosen = polls.ballot_answer_ids(conn, [row.id for row in chunk])
+        chosen = reports.ballot_answer_ids(conn, [row.id for row in chunk])
         for row in chunk:
             label = voter_label(labels, _voter(row), anonymous_poll=poll.anonymous)
             yield statistics_row(poll, format_date(row.date_vote, tz), label, chosen.get(row.id, ()))

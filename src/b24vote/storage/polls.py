@@ -1,38 +1,26 @@
-"""Repository for polls, attaches and ballots. Counters change only in the same transaction as ballots."""
+"""Repository for polls and their attaches: created, read, counted, ended. Counters move only with ballots."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from b24vote.domain import polls as domain
 from b24vote.domain.poll_data import NewPoll
-from b24vote.domain.polls import Attach, Poll, UserBallot
-from b24vote.storage import reads
+from b24vote.domain.polls import Attach, Poll
+from b24vote.storage.ballots import BallotRows, remove_ballot, store_ballot
+from b24vote.storage.questions import questions_of, remember_questions
 from b24vote.storage.raw import Prepared
-from b24vote.storage.tables import (
-    attaches,
-    ballot_answers,
-    ballot_questions,
-    ballots,
-    message_uuids,
-    users,
-    vote_answers,
-    vote_questions,
-    votes,
-)
+from b24vote.storage.rows import ATTACH_COLUMNS, POLL_COLUMNS, POLL_VERSION, attach_from, poll_from
+from b24vote.storage.tables import attaches, message_uuids, vote_answers, vote_questions, votes
 
 __all__ = [
-    "BallotRows",
-    "Counted",
-    "Message",
     "add_attach",
-    "ballot_answer_ids",
     "bind_uuid",
     "count",
     "create_poll",
@@ -41,27 +29,12 @@ __all__ = [
     "get_attach",
     "insert_ballot",
     "load_poll",
-    "lock_voter",
     "mark_stop_handled",
     "message_for_uuid",
     "new_version",
-    "remove_ballot",
-    "report_rows",
     "reserve_uuid",
     "set_date_end",
-    "store_ballot",
-    "user_ballot",
-    "voters_of_answer",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """The chat message a chat poll lives in."""
-
-    id: int
-    chat_id: int
-    author_id: int
 
 
 def new_version() -> int:
@@ -146,56 +119,39 @@ def add_attach(
     )
 
 
-def _attach(row: Any) -> Attach:
-    return Attach(
-        id=row.id,
-        vote_id=row.vote_id,
-        module_id=row.module_id,
-        entity_type=row.entity_type,
-        entity_id=row.entity_id,
-        uid=row.uid,
-        created_by=row.created_by,
+_ATTACH = Prepared(select(*ATTACH_COLUMNS).where(attaches.c.id == bindparam("attach_id")))
+_ENTITY_ATTACH = Prepared(
+    select(*ATTACH_COLUMNS)
+    .where(
+        attaches.c.module_key == bindparam("module"),
+        attaches.c.entity_type_key == bindparam("entity_type"),
+        attaches.c.entity_id == bindparam("entity_id"),
     )
+    .order_by(attaches.c.id)
+    .limit(1)
+)
+_POLL = Prepared(select(*POLL_COLUMNS).where(votes.c.id == bindparam("vote_id")))
 
 
 def get_attach(conn: Connection, attach_id: int) -> Attach | None:
-    row = conn.execute(select(attaches).where(attaches.c.id == attach_id)).first()
-    return _attach(row) if row else None
+    """The attach with this id."""
+    found = _ATTACH.rows(conn, attach_id=attach_id)
+    return attach_from(found[0]) if found else None
 
 
 def find_attach_by_entity(conn: Connection, module_id: str, entity_type: str, entity_id: int) -> Attach | None:
     """The first attach of an entity; module and type compare case-insensitively, as on the real server."""
-    row = conn.execute(
-        select(attaches)
-        .where(
-            attaches.c.module_key == module_id.lower(),
-            attaches.c.entity_type_key == entity_type.lower(),
-            attaches.c.entity_id == entity_id,
-        )
-        .order_by(attaches.c.id)
-        .limit(1)
-    ).first()
-    return _attach(row) if row else None
+    params = {"module": module_id.lower(), "entity_type": entity_type.lower(), "entity_id": entity_id}
+    found = _ENTITY_ATTACH.rows(conn, **params)
+    return attach_from(found[0]) if found else None
 
 
 def load_poll(conn: Connection, vote_id: int) -> Poll | None:
-    vote = conn.execute(select(votes).where(votes.c.id == vote_id)).first()
-    if vote is None:
+    """The poll with this id, its questions from the cache or read now."""
+    found = _POLL.rows(conn, vote_id=vote_id)
+    if not found:
         return None
-    return reads.poll_of(vote_id, vote, reads.versioned_questions(conn, [vote_id]))
-
-
-def user_ballot(conn: Connection, vote_id: int, user_id: int) -> UserBallot | None:
-    return reads.ballot_of(conn, vote_id, user_id)
-
-
-_VOTER_LOCK = Prepared(select(func.pg_advisory_xact_lock(bindparam("poll"), bindparam("voter"))))
-
-
-def lock_voter(conn: Connection, vote_id: int, user_id: int) -> None:
-    """Serialise one voter's writes on one poll (SQLite's write lock already does; PostgreSQL needs this)."""
-    if conn.dialect.name == "postgresql":
-        _VOTER_LOCK.rows(conn, poll=vote_id, voter=user_id)
+    return poll_from(found[0], 0, questions_of(conn, {vote_id: found[0][POLL_VERSION]}))
 
 
 def _counter_update(table: Any) -> Prepared:
@@ -213,21 +169,9 @@ _ANSWER_COUNTER = _counter_update(vote_answers)
 
 
 @dataclass(frozen=True, slots=True)
-class BallotRows:
-    """The (question, answer) ids of a ballot's rows, stored or removed."""
-
-    questions: frozenset[int] = frozenset()
-    answers: frozenset[int] = frozenset()
-
-    @property
-    def empty(self) -> bool:
-        return not self.questions and not self.answers
-
-
-@dataclass(frozen=True, slots=True)
-class Counted:
-    """What :func:`count` left: the poll's new version and ballot counter, and the new counters of the question
-    and answer rows it moved (by id), as the updates returned them."""
+class _Counted:
+    """What :func:`_move_counters` left: the poll's new version and ballot counter, and the new counters of the
+    question and answer rows it moved (by id), as the updates returned them."""
 
     version: int
     ballots: int
@@ -235,12 +179,8 @@ class Counted:
     answers: dict[int, int]
 
 
-def count(conn: Connection, vote_id: int, removed: BallotRows, added: BallotRows) -> Counted:
-    """Move the counters by a removed and an added ballot at once, and give the poll a new version.
-
-    Call it last in the transaction: on PostgreSQL the counter rows stay locked until the commit, and every vote
-    on the poll waits for them.
-    """
+def _move_counters(conn: Connection, vote_id: int, removed: BallotRows, added: BallotRows) -> _Counted:
+    """Move the counters by a removed and an added ballot at once, and give the poll a new version."""
     version = new_version()
     ballots_delta = (0 if added.empty else 1) - (0 if removed.empty else 1)
     polled = _VOTE_COUNTER.rows(conn, row_id=vote_id, delta=ballots_delta, new_version=version)
@@ -255,78 +195,39 @@ def count(conn: Connection, vote_id: int, removed: BallotRows, added: BallotRows
             delta = (row in came) - (row in gone)
             if delta:
                 into.update(statement.rows(conn, row_id=row, delta=delta))
-    return Counted(version, polled[0][1], *moved)
+    return _Counted(version, polled[0][1], *moved)
 
 
-_BALLOT_ID = Prepared(
-    select(ballots.c.id).where(ballots.c.vote_id == bindparam("poll"), ballots.c.user_id == bindparam("voter"))
-)
-_DELETE_CHOICES = Prepared(
-    delete(ballot_answers)
-    .where(ballot_answers.c.ballot_id == bindparam("ballot"))
-    .returning(ballot_answers.c.question_id, ballot_answers.c.answer_id)
-)
-_DELETE_BALLOT_QUESTIONS = Prepared(delete(ballot_questions).where(ballot_questions.c.ballot_id == bindparam("ballot")))
-_DELETE_BALLOT = Prepared(delete(ballots).where(ballots.c.id == bindparam("ballot")))
-_INSERT_BALLOT = Prepared(
-    insert(ballots)
-    .values(
-        vote_id=bindparam("poll"), user_id=bindparam("voter"), visible=bindparam("shown"), date_vote=bindparam("at")
+def count(conn: Connection, poll: Poll, removed: BallotRows, added: BallotRows) -> Poll:
+    """Move the counters by a removed and an added ballot at once; the poll as they left it, not read again.
+
+    Call it last in the transaction: on PostgreSQL the counter rows stay locked until the commit, and every vote
+    on the poll waits for them (re-reading the poll here would hold them two more round trips).
+
+    SQLite runs one writer at a time, so ``poll`` as this transaction read it is still the poll but for the rows
+    the updates moved and returned: the result is exact, and its questions are cached under the new version. On
+    PostgreSQL another vote may commit between that read and the updates: the moved rows are exact, the others
+    may lag by such votes, so the result carries version 0 (never cached) and the next read takes the rows fresh.
+    """
+    counted = _move_counters(conn, poll.id, removed, added)
+    exact = conn.dialect.name == "sqlite"
+    recounted = domain.recounted(
+        poll,
+        ballots=counted.ballots,
+        questions=counted.questions,
+        answers=counted.answers,
+        version=counted.version if exact else 0,
     )
-    .returning(ballots.c.id)
-)
-_INSERT_BALLOT_QUESTION = Prepared(
-    insert(ballot_questions)
-    .values(ballot_id=bindparam("ballot"), question_id=bindparam("question"))
-    .returning(ballot_questions.c.id)
-)
-_INSERT_CHOICE = Prepared(
-    insert(ballot_answers).values(
-        ballot_question_id=bindparam("ballot_question"),
-        ballot_id=bindparam("ballot"),
-        vote_id=bindparam("poll"),
-        question_id=bindparam("question"),
-        answer_id=bindparam("answer"),
-        user_id=bindparam("voter"),
-        visible=bindparam("shown"),
-        message="",
-    )
-)
-
-
-def remove_ballot(conn: Connection, vote_id: int, user_id: int) -> BallotRows:
-    """Remove a voter's ballot rows (not yet off the counters: see :func:`count`)."""
-    found = _BALLOT_ID.rows(conn, poll=vote_id, voter=user_id)
-    if not found:
-        return BallotRows()
-    ballot_id = found[0][0]
-    # Children first: the cascade would otherwise remove the rows whose ids the counters need.
-    rows = _DELETE_CHOICES.rows(conn, ballot=ballot_id)
-    _DELETE_BALLOT_QUESTIONS.run(conn, ballot=ballot_id)
-    if _DELETE_BALLOT.run(conn, ballot=ballot_id) != 1:
-        raise RuntimeError("ballot vanished under the voter lock")  # pragma: no cover
-    return BallotRows(frozenset(q for q, _ in rows), frozenset(a for _, a in rows))
-
-
-def store_ballot(
-    conn: Connection, now: datetime, *, vote_id: int, user_id: int, chosen: dict[int, list[int]], visible: bool
-) -> BallotRows:
-    """Store a ballot's rows (not yet counted: see :func:`count`)."""
-    # The caller holds the voter lock and saw no ballot, so the unique (vote, user) constraint cannot fire
-    # here; should it ever, the whole call fails and rolls back rather than count a vote twice.
-    ((ballot_id,),) = _INSERT_BALLOT.rows(conn, poll=vote_id, voter=user_id, shown=visible, at=now)
-    for qid, aids in chosen.items():
-        ((bq,),) = _INSERT_BALLOT_QUESTION.rows(conn, ballot=ballot_id, question=qid)
-        choice = {"ballot_question": bq, "ballot": ballot_id, "poll": vote_id, "question": qid, "voter": user_id}
-        _INSERT_CHOICE.run_many(conn, [{**choice, "answer": aid, "shown": visible} for aid in aids])
-    return BallotRows(frozenset(chosen), frozenset(a for answers in chosen.values() for a in answers))
+    if exact:
+        remember_questions(recounted.id, recounted.version, recounted.questions)
+    return recounted
 
 
 def delete_ballot(conn: Connection, vote_id: int, user_id: int) -> BallotRows:
     """Remove a voter's ballot and take it off the counters (recall; tests and benchmarks)."""
     removed = remove_ballot(conn, vote_id, user_id)
     if not removed.empty:
-        count(conn, vote_id, removed, BallotRows())
+        _move_counters(conn, vote_id, removed, BallotRows())
     return removed
 
 
@@ -335,7 +236,7 @@ def insert_ballot(
 ) -> BallotRows:
     """Store a first ballot and count it (tests and benchmarks; ``vote`` counts last, see :func:`count`)."""
     added = store_ballot(conn, now, vote_id=vote_id, user_id=user_id, chosen=chosen, visible=visible)
-    count(conn, vote_id, BallotRows(), added)
+    _move_counters(conn, vote_id, BallotRows(), added)
     return added
 
 
@@ -351,38 +252,6 @@ def mark_stop_handled(conn: Connection, vote_id: int) -> bool:
         .values(stop_event_handled=True)
     )
     return result.rowcount == 1
-
-
-def _voters_page(order: Any) -> Prepared:
-    """A page of an answer's visible voters by user id, in ``order`` (ascending or descending)."""
-    return Prepared(
-        select(ballot_answers.c.user_id)
-        .where(ballot_answers.c.answer_id == bindparam("answer"), ballot_answers.c.visible.is_(True))
-        .order_by(order)
-        .offset(bindparam("skip", type_=Integer))
-        .limit(bindparam("take", type_=Integer))
-    )
-
-
-_VOTERS_FROM_START = _voters_page(ballot_answers.c.user_id)
-_VOTERS_FROM_END = _voters_page(ballot_answers.c.user_id.desc())
-
-
-def voters_of_answer(
-    conn: Connection, answer_id: int, *, offset: int, limit: int, total: int | None = None
-) -> list[int]:
-    """Ids of the visible voters of an answer, in user-id order.
-
-    With ``total`` (the answer's materialised counter) a page in the back half is read from the end of the
-    index, so the last page of a big answer costs what the first one does instead of an OFFSET scan.
-    """
-    if total is not None and offset > total // 2:
-        back_limit = min(limit, total - offset)
-        if back_limit <= 0:
-            return []
-        rows = _VOTERS_FROM_END.rows(conn, answer=answer_id, skip=total - offset - back_limit, take=back_limit)
-        return [int(r[0]) for r in rows][::-1]
-    return [int(r[0]) for r in _VOTERS_FROM_START.rows(conn, answer=answer_id, skip=offset, take=limit)]
 
 
 def reserve_uuid(conn: Connection, now: datetime, uuid: str) -> bool:
@@ -404,30 +273,3 @@ def message_for_uuid(conn: Connection, uuid: str) -> tuple[int | None, datetime]
 
 def bind_uuid(conn: Connection, uuid: str, message_id: int) -> None:
     conn.execute(update(message_uuids).where(message_uuids.c.uuid == uuid).values(message_id=message_id))
-
-
-def report_rows(conn: Connection, vote_id: int, batch: int = 1000) -> Iterator[Any]:
-    """Ballots with their voter, ordered by last name and name, fetched in batches (for reports)."""
-    query = (
-        select(ballots.c.id, ballots.c.user_id, ballots.c.visible, ballots.c.date_vote, users.c.name, users.c.last_name)
-        .join(users, users.c.id == ballots.c.user_id)
-        .where(ballots.c.vote_id == vote_id)
-        .order_by(users.c.last_name, users.c.name, ballots.c.user_id)
-    )
-    result = conn.execution_options(yield_per=batch).execute(query)
-    yield from result
-
-
-def ballot_answer_ids(conn: Connection, ballot_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
-    """(question id, answer id) pairs of each ballot."""
-    found: dict[int, list[tuple[int, int]]] = {}
-    if not ballot_ids:
-        return found
-    rows = conn.execute(
-        select(ballot_answers.c.ballot_id, ballot_answers.c.question_id, ballot_answers.c.answer_id)
-        .where(ballot_answers.c.ballot_id.in_(ballot_ids))
-        .order_by(ballot_answers.c.id)
-    )
-    for r in rows:
-        found.setdefault(r.ballot_id, []).append((r.question_id, r.answer_id))
-    return found

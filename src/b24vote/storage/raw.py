@@ -21,6 +21,8 @@ from sqlalchemy.sql.elements import ClauseElement
 
 __all__ = ["Prepared", "PreparedIn", "utc"]
 
+_IN_LIMIT = 50  # getMany takes at most 50 entity ids: an IN list has one prepared form per length up to that
+
 
 class _Compiled:
     __slots__ = ("fixed", "order", "processors", "sql")
@@ -89,24 +91,33 @@ class Prepared:
 class PreparedIn:
     """A statement with one ``IN`` list, prepared once per list length (``build(names)`` makes the statement
     with one bound parameter per name). A list longer than ``limit`` runs in chunks: rows come chunk by chunk,
-    ordered within each."""
+    ordered within each. The one way an IN list is read: one value is just a list of length one."""
 
     __slots__ = ("_build", "_by_length", "_limit")
 
-    def __init__(self, build: Callable[[list[str]], ClauseElement], limit: int) -> None:
+    def __init__(self, build: Callable[[list[str]], ClauseElement], limit: int = _IN_LIMIT) -> None:
         self._build = build
         self._limit = limit
-        self._by_length: dict[int, Prepared] = {}
+        self._by_length: dict[int, tuple[Prepared, tuple[str, ...]]] = {}
+
+    def _of_length(self, length: int) -> tuple[Prepared, tuple[str, ...]]:
+        found = self._by_length.get(length)
+        if found is None:
+            names = [f"in_{i}" for i in range(length)]
+            found = self._by_length[length] = (Prepared(self._build(names)), tuple(names))
+        return found
 
     def rows(self, conn: Connection, values: Sequence[Any], **params: Any) -> list[tuple[Any, ...]]:
+        """All rows for these IN-list values and other parameters."""
+        if not values:
+            return []
+        if len(values) <= self._limit:  # the usual case: one statement
+            prepared, names = self._of_length(len(values))
+            params.update(zip(names, values, strict=True))
+            return prepared.rows(conn, **params)
         found: list[tuple[Any, ...]] = []
         for start in range(0, len(values), self._limit):
-            chunk = values[start : start + self._limit]
-            names = [f"in_{i}" for i in range(len(chunk))]
-            prepared = self._by_length.get(len(chunk))
-            if prepared is None:
-                prepared = self._by_length[len(chunk)] = Prepared(self._build(names))
-            found.extend(prepared.rows(conn, **params, **dict(zip(names, chunk, strict=True))))
+            found.extend(self.rows(conn, values[start : start + self._limit], **params))
         return found
 
 

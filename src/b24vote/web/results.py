@@ -30,15 +30,15 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from b24vote.domain.polls import Poll, listed_voters
+from b24vote.domain.polls import AttachedPoll, Poll, listed_voters
 from b24vote.errors import MethodError
 from b24vote.live import LiveEvent
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext
-from b24vote.methods.vote_access import Target, resolve_readable
+from b24vote.methods.vote_access import resolve_readable
 from b24vote.methods.vote_format import download_url
 from b24vote.state import AppState
-from b24vote.storage import people, polls
+from b24vote.storage import ballots, people
 from b24vote.transport.dispatch import SIGNED_READER, call_context
 from b24vote.web import sse
 from b24vote.web.view import VOTERS_PER_PAGE, Download, ResultsView, VoterPage, build_results, live_payload, voter_page
@@ -110,7 +110,7 @@ def _voter_pages(conn: Connection, poll: Poll, focus: Focus) -> dict[int, VoterP
             total = listed_voters(poll, answer)
             last_page = max(1, -(-total // VOTERS_PER_PAGE))
             page = min(focus.page, last_page) if focus.answer_id == answer.id else 1
-            ids = polls.voters_of_answer(
+            ids = ballots.voters_of_answer(
                 conn, answer.id, offset=(page - 1) * VOTERS_PER_PAGE, limit=VOTERS_PER_PAGE, total=total
             )
             users = people.get_users_by_ids(conn, ids)
@@ -118,7 +118,7 @@ def _voter_pages(conn: Connection, poll: Poll, focus: Focus) -> dict[int, VoterP
     return pages
 
 
-def _downloads(ctx: CallContext, target: Target) -> tuple[Download, ...]:
+def _downloads(ctx: CallContext, target: AttachedPoll) -> tuple[Download, ...]:
     base = download_url(ctx, target)
     return tuple(Download(label, f"{base}&format={fmt}") for label, fmt in _FORMATS)
 
