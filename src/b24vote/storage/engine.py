@@ -7,13 +7,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from b24vote.storage.group_commit import GroupWriter
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["Database", "normalise_url"]
 
@@ -30,6 +32,13 @@ def normalise_url(raw: str) -> URL:
     return url
 
 
+def _async_engine(url: URL, pool_size: int) -> AsyncEngine:
+    # Imported here: SQLite never needs SQLAlchemy's asyncio layer, and every CLI command would pay for it.
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
 class Database:
     """Owns the engine; hands out connections inside a transaction.
 
@@ -43,11 +52,8 @@ class Database:
         self.engine = self._make_engine(sqlite_synchronous, pool_size)
         # PostgreSQL: REST calls run on psycopg's asyncio mode (see run()); the sync engine serves the CLI,
         # batch commands and streamed reports.
-        self.async_engine: AsyncEngine | None = (
-            create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-            if self.dialect == "postgresql"
-            else None
-        )
+        postgres = self.dialect == "postgresql"
+        self.async_engine: AsyncEngine | None = _async_engine(self.url, pool_size) if postgres else None
         self._writer_lock: AbstractContextManager[Any] = (
             threading.RLock() if self.dialect == "sqlite" else nullcontext()
         )
