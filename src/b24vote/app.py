@@ -39,7 +39,8 @@ from b24vote.transport.envelope import JSONResponse, error_response
 from b24vote.transport.oauth import token_endpoint
 from b24vote.transport.oauth_pages import AUTHORIZE_PATH, authorize_endpoint
 from b24vote.transport.observe import Metrics, ObserveMiddleware
-from b24vote.transport.routes import REST_PREFIX, rest_app, route_path
+from b24vote.transport.paths import REST_PREFIX, route_path
+from b24vote.transport.routes import rest_app
 from b24vote.web.api_docs import api_docs_routes
 from b24vote.web.download import AJAX_PATH, ajax_endpoint
 from b24vote.web.results import results_routes

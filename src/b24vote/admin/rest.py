@@ -21,6 +21,7 @@ from b24vote.errors import B24Error, ErrorCode, PlatformError
 from b24vote.storage import oauth
 from b24vote.storage.people import hash_secret
 from b24vote.transport.auth import Credentials
+from b24vote.transport.paths import parse_rest_path
 
 if TYPE_CHECKING:
     from b24vote.state import AppState
@@ -175,8 +176,6 @@ def _record(state: AppState, scope: Scope, at: Any, duration_ms: float, seen: _S
 
 def _from_path(path: str) -> tuple[Credentials, str, Any]:
     """Best effort for calls that failed before their parameters were read."""
-    from b24vote.transport.routes import parse_rest_path  # the transport imports this module
-
     try:
         creds, method = parse_rest_path(path)
     except B24Error:

@@ -9,9 +9,10 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from b24vote.clock import iso
 from b24vote.errors import B24Error
 
-__all__ = ["JSONResponse", "Timing", "error_response", "iso", "json_response", "time_block"]
+__all__ = ["JSONResponse", "Timing", "error_response", "json_response", "time_block"]
 
 
 class JSONResponse(Response):
@@ -21,11 +22,6 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-def iso(when: datetime, tz: timezone) -> str:
-    """``2025-08-06T11:46:56+03:00``: seconds precision with the portal's offset, as Bitrix24 prints."""
-    return when.astimezone(tz).replace(microsecond=0).isoformat()
 
 
 @dataclass(frozen=True, slots=True)

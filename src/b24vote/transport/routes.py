@@ -27,36 +27,15 @@ from b24vote.transport.decode import DecodeError, check_structure, decode_pairs
 from b24vote.transport.dispatch import Outcome, execute, execute_async
 from b24vote.transport.envelope import Timing, time_block
 from b24vote.transport.formats import encode, response_format
+from b24vote.transport.paths import parse_rest_path, rest_path
 
-__all__ = ["REST_PREFIX", "parse_rest_path", "read_params", "read_scope_params", "rest_app", "route_path"]
+__all__ = ["read_params", "read_scope_params", "rest_app"]
 
 log = logging.getLogger("b24vote.rest")
 _INLINE_DECODE_BYTES = 64 * 1024
 _LIMIT_CODES = frozenset({ErrorCode.QUERY_LIMIT_EXCEEDED.wire, ErrorCode.OPERATION_TIME_LIMIT.wire})
 _MAX_PARAMS = 5000
-REST_PREFIX = "/rest/"
 _ALLOWED = frozenset({"GET", "HEAD", "POST"})
-
-
-def parse_rest_path(path: str) -> tuple[Credentials | None, str]:
-    """Split what follows ``/rest/`` into credentials (webhook) and a method name.
-
-    Repeated and trailing slashes are tolerated (SDKs send ``/rest//method`` and ``…/code//method/``) and a
-    ``.json`` or ``.xml`` suffix is dropped (:func:`response_format` reads it).
-    """
-    parts = [p for p in path.split("/") if p]
-    if not parts:
-        raise PlatformError(ErrorCode.ERROR_METHOD_NOT_FOUND)
-    method = parts[-1]
-    if method.lower().endswith(".json"):
-        method = method[: -len(".json")]
-    elif method.lower().endswith(".xml"):
-        method = method[: -len(".xml")]
-    if len(parts) == 1:
-        return None, method
-    if len(parts) == 3:
-        return Credentials(webhook_user=parts[0], webhook_code=parts[1]), method
-    raise PlatformError(ErrorCode.ERROR_METHOD_NOT_FOUND)
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -195,21 +174,12 @@ async def _respond_error(send: Send, error: B24Error, fmt: str) -> None:
     await _respond(send, error.status, *encode(error.body(), fmt))
 
 
-def route_path(scope: Scope) -> str:
-    """The request's path below the application's root path (``uvicorn --root-path``), if any."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root):
-        return path[len(root) :]
-    return path
-
-
 async def rest_app(scope: Scope, receive: Receive, send: Send) -> None:
     """Every REST call: webhook or OAuth, any method of the registry, ``batch``; JSON or XML replies."""
     app = scope["app"]
     state: AppState = app.state.b24
     start = state.clock.now()
-    path = route_path(scope)[len(REST_PREFIX) :]
+    path = rest_path(scope)
     scope["path_params"] = {"path": path}  # the journal reads it for calls that fail early
     fmt = response_format(path)
     if scope["method"] not in _ALLOWED:
