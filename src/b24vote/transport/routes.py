@@ -7,7 +7,7 @@ before Starlette's router and middleware, which would cost more per call than a 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 import orjson
@@ -17,10 +17,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from b24vote.admin.rest import before_call
 from b24vote.errors import B24Error, ErrorCode, PlatformError
 from b24vote.methods.registry import FileResult, Page
-from b24vote.state import AppState
 from b24vote.transport.auth import Credentials
 from b24vote.transport.batch import reads_only, run_batch
 from b24vote.transport.decode import DecodeError, check_structure, decode_pairs
@@ -29,13 +27,24 @@ from b24vote.transport.envelope import Timing, time_block
 from b24vote.transport.formats import encode, response_format
 from b24vote.transport.paths import parse_rest_path, rest_path
 
-__all__ = ["read_params", "read_scope_params", "rest_app"]
+if TYPE_CHECKING:
+    from b24vote.state import AppState
+
+__all__ = ["BeforeCall", "RestEndpoint", "read_params", "read_scope_params"]
 
 log = logging.getLogger("b24vote.rest")
 _INLINE_DECODE_BYTES = 64 * 1024
 _LIMIT_CODES = frozenset({ErrorCode.QUERY_LIMIT_EXCEEDED.wire, ErrorCode.OPERATION_TIME_LIMIT.wire})
 _MAX_PARAMS = 5000
 _ALLOWED = frozenset({"GET", "HEAD", "POST"})
+
+
+class BeforeCall(Protocol):
+    """A hook that sees each call once its credentials, method and parameters are known; raising answers it."""
+
+    async def __call__(
+        self, scope: Scope, state: AppState, creds: Credentials, method: str, params: dict[str, Any]
+    ) -> None: ...
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -174,57 +183,62 @@ async def _respond_error(send: Send, error: B24Error, fmt: str) -> None:
     await _respond(send, error.status, *encode(error.body(), fmt))
 
 
-async def rest_app(scope: Scope, receive: Receive, send: Send) -> None:
+class RestEndpoint:
     """Every REST call: webhook or OAuth, any method of the registry, ``batch``; JSON or XML replies."""
-    app = scope["app"]
-    state: AppState = app.state.b24
-    start = state.clock.now()
-    path = rest_path(scope)
-    scope["path_params"] = {"path": path}  # the journal reads it for calls that fail early
-    fmt = response_format(path)
-    if scope["method"] not in _ALLOWED:
-        body = b'{"error":"ERROR_METHOD_NOT_ALLOWED","error_description":"HTTP method not allowed"}'
-        await _respond(send, 405, body, b"application/json; charset=utf-8", [(b"allow", b"GET, HEAD, POST")])
-        return
-    try:
-        if state.settings.require_https and scope["scheme"] != "https":
-            raise PlatformError(ErrorCode.INVALID_REQUEST, "Https required")
-        creds, method = parse_rest_path(path)
-        params = await read_scope_params(scope, receive, state.settings.max_body_bytes)
-        token = params.pop("auth", None)
-        if creds is None:
-            creds = Credentials(token=token if isinstance(token, str) else None)
-        await before_call(scope, state, creds, method, params)  # emulator journal and faults (admin API)
-        if method.lower() == "batch":
-            if state.db.async_engine is None and reads_only(state, params):  # SQLite reads: inline, as below
-                reply, events = run_batch(state, creds, params, start, kept=True)
-            else:
-                reply, events = await run_in_threadpool(run_batch, state, creds, params, start)
-            await state.live.publish(events)
-            await _respond(send, 200, *encode(reply, fmt))
+
+    def __init__(self, before_call: BeforeCall | None = None) -> None:
+        self.before_call = before_call
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope["app"]
+        state: AppState = app.state.b24
+        start = state.clock.now()
+        path = rest_path(scope)
+        fmt = response_format(path)
+        if scope["method"] not in _ALLOWED:
+            body = b'{"error":"ERROR_METHOD_NOT_ALLOWED","error_description":"HTTP method not allowed"}'
+            await _respond(send, 405, body, b"application/json; charset=utf-8", [(b"allow", b"GET, HEAD, POST")])
             return
-        outcome = await _execute(state, creds, method, params, start)
-        await state.live.publish(outcome.events)
-    except ClientDisconnect:
-        return  # nobody is left to answer
-    except B24Error as exc:
-        if exc.code in _LIMIT_CODES:
-            app.state.metrics.limit_rejections.labels(exc.code).inc()
-        await _respond_error(send, exc, fmt)
-        return
-    except Exception:
-        log.exception("unhandled error in %s", path.split("/")[-1])
-        await _respond_error(send, PlatformError(ErrorCode.INTERNAL_SERVER_ERROR), fmt)
-        return
-    if outcome.method.name == "vote.AttachedVote.vote" and isinstance(outcome.value, dict):
-        app.state.metrics.votes.inc()
-    value = outcome.value
-    if isinstance(value, FileResult):
-        headers = {"Content-Disposition": f"attachment;filename={value.filename}", **value.headers}
-        stream = StreamingResponse(value.chunks(), media_type=value.media_type, headers=headers)
-        await stream(scope, receive, send)
-        return
-    await _respond(send, 200, *encode(_success(state, outcome, start), fmt))
+        try:
+            if state.settings.require_https and scope["scheme"] != "https":
+                raise PlatformError(ErrorCode.INVALID_REQUEST, "Https required")
+            creds, method = parse_rest_path(path)
+            params = await read_scope_params(scope, receive, state.settings.max_body_bytes)
+            token = params.pop("auth", None)
+            if creds is None:
+                creds = Credentials(token=token if isinstance(token, str) else None)
+            if self.before_call is not None:
+                await self.before_call(scope, state, creds, method, params)
+            if method.lower() == "batch":
+                if state.db.async_engine is None and reads_only(state, params):  # SQLite reads: inline, as below
+                    reply, events = run_batch(state, creds, params, start, kept=True)
+                else:
+                    reply, events = await run_in_threadpool(run_batch, state, creds, params, start)
+                await state.live.publish(events)
+                await _respond(send, 200, *encode(reply, fmt))
+                return
+            outcome = await _execute(state, creds, method, params, start)
+            await state.live.publish(outcome.events)
+        except ClientDisconnect:
+            return  # nobody is left to answer
+        except B24Error as exc:
+            if exc.code in _LIMIT_CODES:
+                app.state.metrics.limit_rejections.labels(exc.code).inc()
+            await _respond_error(send, exc, fmt)
+            return
+        except Exception:
+            log.exception("unhandled error in %s", path.split("/")[-1])
+            await _respond_error(send, PlatformError(ErrorCode.INTERNAL_SERVER_ERROR), fmt)
+            return
+        if outcome.method.name == "vote.AttachedVote.vote" and isinstance(outcome.value, dict):
+            app.state.metrics.votes.inc()
+        value = outcome.value
+        if isinstance(value, FileResult):
+            headers = {"Content-Disposition": f"attachment;filename={value.filename}", **value.headers}
+            stream = StreamingResponse(value.chunks(), media_type=value.media_type, headers=headers)
+            await stream(scope, receive, send)
+            return
+        await _respond(send, 200, *encode(_success(state, outcome, start), fmt))
 
 
 def _success(state: AppState, outcome: Outcome, start: Any) -> dict[str, Any]:
