@@ -7,6 +7,7 @@ before Starlette's router and middleware, which would cost more per call than a 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -14,16 +15,16 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from b24vote.errors import B24Error, ErrorCode, PlatformError
 from b24vote.methods.registry import FileResult, Page
 from b24vote.transport.auth import Credentials
-from b24vote.transport.batch import reads_only, run_batch
-from b24vote.transport.decode import DecodeError, check_structure, decode_pairs
-from b24vote.transport.dispatch import Outcome, execute, execute_async
-from b24vote.transport.envelope import Timing, time_block
+from b24vote.transport.batch import run_batch
+from b24vote.transport.decode import MAX_PARAMS, DecodeError, check_structure, decode_pairs
+from b24vote.transport.dispatch import Outcome
+from b24vote.transport.dispatch import execute as _execute  # one module-level name: bench/inprocess.py swaps it
+from b24vote.transport.envelope import call_time, file_response
 from b24vote.transport.formats import encode, response_format
 from b24vote.transport.paths import parse_rest_path, rest_path
 
@@ -35,7 +36,6 @@ __all__ = ["BeforeCall", "RestEndpoint", "read_params", "read_scope_params"]
 log = logging.getLogger("b24vote.rest")
 _INLINE_DECODE_BYTES = 64 * 1024
 _LIMIT_CODES = frozenset({ErrorCode.QUERY_LIMIT_EXCEEDED.wire, ErrorCode.OPERATION_TIME_LIMIT.wire})
-_MAX_PARAMS = 5000
 _ALLOWED = frozenset({"GET", "HEAD", "POST"})
 
 
@@ -75,11 +75,11 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
 
 def _form_pairs(raw: str) -> list[tuple[str, str]]:
     try:
-        pairs = parse_qsl(raw, keep_blank_values=True, errors="strict", max_num_fields=_MAX_PARAMS)
+        pairs = parse_qsl(raw, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS)
     except UnicodeDecodeError as exc:
         raise PlatformError(ErrorCode.INVALID_REQUEST, "Parameters are not valid UTF-8") from exc
     except ValueError as exc:
-        raise PlatformError(ErrorCode.INVALID_REQUEST, f"Too many parameters (more than {_MAX_PARAMS})") from exc
+        raise PlatformError(ErrorCode.INVALID_REQUEST, f"Too many parameters (more than {MAX_PARAMS})") from exc
     return pairs
 
 
@@ -127,7 +127,7 @@ async def _multipart_pairs(scope: Scope, body: bytes) -> list[tuple[str, Any]]:
     request = Request(scope)
     request._body = body  # Request.form() parses what was read already
     try:
-        form = await request.form(max_files=100, max_fields=_MAX_PARAMS)
+        form = await request.form(max_files=100, max_fields=MAX_PARAMS)
     except Exception as exc:  # python-multipart raises several types for broken bodies
         raise PlatformError(ErrorCode.INVALID_REQUEST, f"Malformed multipart body: {exc}") from exc
     pairs: list[tuple[str, Any]] = []
@@ -147,7 +147,7 @@ def _merge_json(params: dict[str, Any], body: bytes) -> dict[str, Any]:
     except orjson.JSONDecodeError as exc:
         raise PlatformError(ErrorCode.INVALID_REQUEST, f"Malformed JSON body: {exc}") from exc
     try:
-        check_structure(data, _MAX_PARAMS)  # the form limits hold for JSON too
+        check_structure(data, MAX_PARAMS)  # the form limits hold for JSON too
     except DecodeError as exc:
         raise PlatformError(ErrorCode.INVALID_REQUEST, str(exc)) from exc
     if isinstance(data, list):
@@ -156,19 +156,6 @@ def _merge_json(params: dict[str, Any], body: bytes) -> dict[str, Any]:
         raise PlatformError(ErrorCode.INVALID_REQUEST, "JSON body must be an object")
     params.update(data)
     return params
-
-
-async def _execute(state: AppState, creds: Credentials, name: str, params: dict[str, Any], start: Any) -> Outcome:
-    """Run the call. SQLite reads run inline on the event loop's kept connection (WAL readers never wait for a
-    lock, and a thread hop costs more than the query; an unknown method fails at once). Everything else goes
-    through ``execute_async``: PostgreSQL on psycopg's asyncio driver, SQLite writes on the group-commit writer,
-    and any call whose limits check goes to Redis awaits it there.
-    """
-    found = state.registry.get(name)
-    # With Redis limits the check is awaited (execute_async), so that the loop serves other calls meanwhile.
-    if state.db.async_engine is None and (found is None or not found.write) and not state.limits.awaits:
-        return execute(state, creds, name, params, start, kept=True)
-    return await execute_async(state, creds, name, params, start)
 
 
 async def _respond(
@@ -210,10 +197,7 @@ class RestEndpoint:
             if self.before_call is not None:
                 await self.before_call(scope, state, creds, method, params)
             if method.lower() == "batch":
-                if state.db.async_engine is None and reads_only(state, params):  # SQLite reads: inline, as below
-                    reply, events = run_batch(state, creds, params, start, kept=True)
-                else:
-                    reply, events = await run_in_threadpool(run_batch, state, creds, params, start)
+                reply, events = await run_batch(state, creds, params, start)
                 await state.live.publish(events)
                 await _respond(send, 200, *encode(reply, fmt))
                 return
@@ -232,26 +216,15 @@ class RestEndpoint:
             return
         if outcome.method.name == "vote.AttachedVote.vote" and isinstance(outcome.value, dict):
             app.state.metrics.votes.inc()
-        value = outcome.value
-        if isinstance(value, FileResult):
-            headers = {"Content-Disposition": f"attachment;filename={value.filename}", **value.headers}
-            stream = StreamingResponse(value.chunks(), media_type=value.media_type, headers=headers)
-            await stream(scope, receive, send)
+        if isinstance(outcome.value, FileResult):
+            await file_response(outcome.value)(scope, receive, send)
             return
         await _respond(send, 200, *encode(_success(state, outcome, start), fmt))
 
 
-def _success(state: AppState, outcome: Outcome, start: Any) -> dict[str, Any]:
+def _success(state: AppState, outcome: Outcome, start: datetime) -> dict[str, Any]:
     """The envelope of a successful call: result (with next/total for pages) and time."""
     value = outcome.value
-    op = outcome.operating or state.limits.idle(start.timestamp())
-    timing = Timing(
-        start=start,
-        finish=state.clock.now(),
-        processing=outcome.processing,
-        operating=op.used,
-        operating_reset_at=op.reset_at,
-    )
     body: dict[str, Any]
     if isinstance(value, Page):
         body = {"result": value.result}
@@ -260,5 +233,5 @@ def _success(state: AppState, outcome: Outcome, start: Any) -> dict[str, Any]:
         body["total"] = value.total
     else:
         body = {"result": value}
-    body["time"] = time_block(timing, state.settings.timezone)
+    body["time"] = call_time(state, start, outcome.processing, outcome.operating)
     return body
