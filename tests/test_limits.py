@@ -23,7 +23,8 @@ from b24vote.config import RateLimit, Settings
 from b24vote.limits.bucket import BucketState, take
 from b24vote.limits.limiter import Limiter
 from b24vote.limits.operating import OperatingState
-from b24vote.limits.stores import MemoryLimitStore, RedisLimitStore
+from b24vote.limits.redis_store import RedisLimitStore
+from b24vote.limits.stores import MemoryLimitStore
 from b24vote.storage.engine import Database
 from tests.conftest import START, Portal
 from tests.services import REDIS_URL, redis_problem, require

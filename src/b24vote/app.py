@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from b24vote.admin.controls import Controls
-from b24vote.admin.rest import RestRecorder
+from b24vote.admin.rest import RestRecorder, before_call
 from b24vote.admin.routes import admin_mount
 from b24vote.clock import Clock, ControllableClock, SystemClock
 from b24vote.config import Settings
@@ -39,7 +39,8 @@ from b24vote.transport.envelope import JSONResponse, error_response
 from b24vote.transport.oauth import token_endpoint
 from b24vote.transport.oauth_pages import AUTHORIZE_PATH, authorize_endpoint
 from b24vote.transport.observe import Metrics, ObserveMiddleware
-from b24vote.transport.routes import REST_PREFIX, rest_app, route_path
+from b24vote.transport.paths import REST_PREFIX, route_path
+from b24vote.transport.routes import RestEndpoint
 from b24vote.web.api_docs import api_docs_routes
 from b24vote.web.download import AJAX_PATH, ajax_endpoint
 from b24vote.web.results import results_routes
@@ -120,6 +121,13 @@ def server_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
+def _rest_endpoint(settings: Settings) -> ASGIApp:
+    """The REST endpoint; with the admin API on, the emulator's fault rules hooked in and its journal around it."""
+    if not settings.admin_token:
+        return RestEndpoint()
+    return RestRecorder(RestEndpoint(before_call=before_call))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -178,7 +186,7 @@ def create_app(
         lifespan=lifespan,
         middleware=[Middleware(ObserveMiddleware, metrics=collectors, methods=registry)],
         exception_handlers={HTTPException: _http_error, 500: _http_error},
-        rest=ObserveMiddleware(RestRecorder(rest_app), metrics=collectors, methods=registry),
+        rest=ObserveMiddleware(_rest_endpoint(settings), metrics=collectors, methods=registry),
     )
     app.state.b24 = state
     app.state.metrics = collectors

@@ -1,13 +1,18 @@
-"""Where b24vote gets the time from: the system clock, a frozen clock (tests), a controllable one (emulator)."""
+"""Where b24vote gets the time from (system, frozen for tests, controllable for the emulator) and how it prints it."""
 
 from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
 
-__all__ = ["Clock", "ControllableClock", "FrozenClock", "SystemClock"]
+__all__ = ["Clock", "ControllableClock", "FrozenClock", "SystemClock", "iso"]
+
+
+def iso(when: datetime, tz: timezone) -> str:
+    """``2025-08-06T11:46:56+03:00``: seconds precision with the portal's offset, as Bitrix24 prints."""
+    return when.astimezone(tz).replace(microsecond=0).isoformat()
 
 
 class Clock(Protocol):

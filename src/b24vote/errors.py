@@ -6,7 +6,8 @@ response. The tree::
     B24Error                       any error answered in the Bitrix24 envelope
     ├── PlatformError              REST platform errors (auth, scope, unknown method, malformed input, limits)
     ├── MethodError                errors raised by a method's own logic (HTTP 400 unless said otherwise)
-    └── OAuthError                 errors of the OAuth token endpoint (invalid_grant, invalid_client, ...)
+    ├── OAuthError                 errors of the OAuth token endpoint (invalid_grant, invalid_client, ...)
+    └── AdminError                 errors of the emulator controls under /_b24vote/ (bad rule, unknown snapshot)
 
 Platform codes and statuses follow ../shared/reference/bitrix24-docs/platform/system-errors.md. Method
 errors follow the real server: the REST layer answers a controller error with HTTP 400 and the error's code
@@ -18,7 +19,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-__all__ = ["B24Error", "ErrorCode", "MethodError", "OAuthError", "PlatformError"]
+__all__ = ["AdminError", "B24Error", "ErrorCode", "MethodError", "OAuthError", "PlatformError"]
 
 
 class ErrorCode(Enum):
@@ -99,4 +100,11 @@ class OAuthError(B24Error):
     """An error of the OAuth server (``/oauth/token/``); statuses follow RFC 6749 §5.2."""
 
     def __init__(self, code: str, description: str, status: int = 400) -> None:
+        super().__init__(code, description, status)
+
+
+class AdminError(B24Error):
+    """An error of the admin API, answered in the same ``{error, error_description}`` shape."""
+
+    def __init__(self, description: str, status: int = 400, code: str = "INVALID_REQUEST") -> None:
         super().__init__(code, description, status)

@@ -1,11 +1,11 @@
-"""The application's shared state, built once at start-up."""
+"""The application's shared state, built once at start-up (``create_app`` composes it)."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from b24vote.admin.controls import Controls
 from b24vote.clock import Clock, SystemClock
 from b24vote.config import Settings
 from b24vote.limits.limiter import Limiter, build_limiter
@@ -13,6 +13,9 @@ from b24vote.live import LiveHub
 from b24vote.methods.registry import Registry
 from b24vote.storage import oauth, people
 from b24vote.storage.engine import Database
+
+if TYPE_CHECKING:
+    from b24vote.admin.controls import Controls
 
 __all__ = ["AppState", "load_limiter", "load_secret_key"]
 
@@ -24,11 +27,11 @@ class AppState:
     settings: Settings
     db: Database
     registry: Registry
+    controls: Controls  # emulator faults and journal (admin API), made by the application
     clock: Clock = field(default_factory=SystemClock)
     secret_key: str = ""
     limits: Limiter = field(default_factory=Limiter)
     live: LiveHub = field(default_factory=LiveHub)
-    controls: Controls = field(default_factory=Controls)  # emulator faults and journal (admin API)
 
 
 def load_secret_key(settings: Settings, db: Database) -> str:

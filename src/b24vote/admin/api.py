@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -11,10 +11,13 @@ from starlette.responses import Response
 
 from b24vote.admin.clock import parse_time
 from b24vote.admin.faults import parse_faults
-from b24vote.admin.http import AdminError, admin_endpoint, app_state, not_found, read_json, reply
+from b24vote.admin.http import admin_endpoint, app_state, not_found, read_json, reply
 from b24vote.admin.journal import Entry
-from b24vote.state import AppState
+from b24vote.errors import AdminError
 from b24vote.storage.tables import oauth_tokens
+
+if TYPE_CHECKING:
+    from b24vote.state import AppState
 
 __all__ = ["clear_faults", "clear_journal", "delete_fault", "get_faults", "get_journal", "post_faults"]
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from b24vote.admin.http import AdminError, admin_endpoint, app_state, read_object, reply
+from b24vote.admin.http import admin_endpoint, app_state, read_object, reply
 from b24vote.clock import ControllableClock
-from b24vote.state import AppState
+from b24vote.errors import AdminError
+
+if TYPE_CHECKING:
+    from b24vote.state import AppState
 
 __all__ = ["apply_clock", "clock_state", "get_clock", "parse_time", "post_clock"]
 

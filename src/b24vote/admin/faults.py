@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from b24vote.admin.http import AdminError
-from b24vote.errors import B24Error, ErrorCode
+from b24vote.errors import AdminError, B24Error, ErrorCode
 
 __all__ = ["Fault", "FaultSet", "parse_faults"]
 

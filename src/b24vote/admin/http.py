@@ -11,14 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from b24vote.errors import B24Error, ErrorCode, PlatformError
+from b24vote.errors import AdminError, B24Error, ErrorCode, PlatformError
 from b24vote.transport.envelope import JSONResponse, error_response
 
 if TYPE_CHECKING:
     from b24vote.state import AppState
 
 __all__ = [
-    "AdminError",
     "AdminGuard",
     "Endpoint",
     "admin_endpoint",
@@ -31,13 +30,6 @@ __all__ = [
 ]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-class AdminError(B24Error):
-    """An error of the admin API, answered in the same ``{error, error_description}`` shape."""
-
-    def __init__(self, description: str, status: int = 400, code: str = "INVALID_REQUEST") -> None:
-        super().__init__(code, description, status)
 
 
 def not_found(description: str) -> AdminError:

@@ -1,8 +1,9 @@
 """The emulator's hooks into the REST endpoint: fault rules before a call runs, the journal once it answered.
 
-``rest_app`` calls :func:`before_call` as soon as it knows the method, the credentials and the
-parameters; :class:`RestRecorder` wraps the endpoint to journal every call and to cut the connection of a
-call that a ``drop`` rule picked. Both do nothing unless the admin API is enabled.
+The application installs them only with the admin API enabled: :func:`before_call` as the endpoint's
+``BeforeCall`` hook (it runs as soon as the method, the credentials and the parameters are known), and
+:class:`RestRecorder` as an ASGI wrapper of the endpoint that journals every call and cuts the connection
+of a call that a ``drop`` rule picked.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from b24vote.errors import B24Error, ErrorCode, PlatformError
 from b24vote.storage import oauth
 from b24vote.storage.people import hash_secret
 from b24vote.transport.auth import Credentials
+from b24vote.transport.paths import parse_rest_path, rest_path
 
 if TYPE_CHECKING:
     from b24vote.state import AppState
@@ -45,8 +47,6 @@ class CallInfo:
 
 async def before_call(scope: Scope, state: AppState, creds: Credentials, method: str, params: dict[str, Any]) -> None:
     """Note the call for the journal, then apply the first fault rule that fires for it (may raise)."""
-    if not state.settings.admin_token:
-        return
     info = CallInfo(creds, method, mask_params(params))
     scope.setdefault("state", {})[_KEY] = info
     faults = state.controls.faults
@@ -117,9 +117,6 @@ class RestRecorder:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: AppState = scope["app"].state.b24
-        if not state.settings.admin_token:
-            await self.app(scope, receive, send)
-            return
         at, started = state.clock.now(), state.clock.monotonic()
         seen = _Seen()
 
@@ -157,7 +154,7 @@ def _record(state: AppState, scope: Scope, at: Any, duration_ms: float, seen: _S
     if info is not None:
         creds, method, params = info.creds, info.method, info.params
     else:
-        creds, method, params = _from_path(scope.get("path_params", {}).get("path", ""))
+        creds, method, params = _from_path(rest_path(scope))
     kind, user_id, token_hash = _caller(creds)
     state.controls.journal.record(
         time=at,
@@ -175,8 +172,6 @@ def _record(state: AppState, scope: Scope, at: Any, duration_ms: float, seen: _S
 
 def _from_path(path: str) -> tuple[Credentials, str, Any]:
     """Best effort for calls that failed before their parameters were read."""
-    from b24vote.transport.routes import parse_rest_path  # the transport imports this module
-
     try:
         creds, method = parse_rest_path(path)
     except B24Error:

@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from b24vote.admin.http import AdminError, admin_endpoint, app_state, read_body, reply
+from b24vote.admin.http import admin_endpoint, app_state, read_body, reply
 from b24vote.admin.seed_doc import ChatSpec, PollSpec, SeedDoc, SeedError, UserSpec, WebhookSpec, load
 from b24vote.config import Settings
 from b24vote.domain.polls import IM_ENTITY_TYPE, FieldType
-from b24vote.errors import B24Error
+from b24vote.errors import AdminError, B24Error
 from b24vote.methods import attached_vote, integration_im  # noqa: F401 - registers the handlers used here
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Caller, registry

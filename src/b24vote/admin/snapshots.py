@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from b24vote.admin.http import AdminError, admin_endpoint, app_state, not_found, read_object, reply
+from b24vote.admin.http import admin_endpoint, app_state, not_found, read_object, reply
 from b24vote.clock import Clock, ControllableClock
+from b24vote.errors import AdminError
 from b24vote.portal import create_demo, demo_summary, webhook_url
-from b24vote.state import AppState
 from b24vote.storage.admin import wipe
 from b24vote.storage.engine import Database
 from b24vote.storage.snapshots import (
@@ -22,6 +22,9 @@ from b24vote.storage.snapshots import (
     restore_snapshot,
     save_snapshot,
 )
+
+if TYPE_CHECKING:
+    from b24vote.state import AppState
 
 __all__ = ["delete", "listing", "reset", "reset_database", "restore", "save", "valid_name"]
 

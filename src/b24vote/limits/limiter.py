@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from b24vote.limits.operating import WINDOW_SECONDS, OperatingState
-from b24vote.limits.stores import LimitStore, MemoryLimitStore, RedisLimitStore
+from b24vote.limits.stores import LimitStore, MemoryLimitStore
 
 if TYPE_CHECKING:
     from b24vote.config import Settings
@@ -41,16 +41,6 @@ class Limiter:
     drain: float = 2.0
     operating_limit: float | None = None
 
-    def admit(self, key: str, now: float) -> bool:
-        """One HTTP request of ``key``: False when the bucket is full (503 QUERY_LIMIT_EXCEEDED)."""
-        if self.burst is None:
-            return True
-        try:
-            return self.store.take(key, now, self.burst, self.drain)
-        except Exception:
-            log.exception("rate-limit store failed; request let through")
-            return True
-
     def enter(self, key: str, method: str, now: float, *, counted: bool = True) -> Entry:
         """A call of ``method`` starting: admitted by the bucket? blocked by its operating time? In one store round
         trip. ``counted``: False for the commands of a batch, which took its place in the bucket."""
@@ -58,29 +48,28 @@ class Limiter:
         if bucket is None and self.operating_limit is None:
             return _OPEN
         try:
-            admitted, before = self.store.enter(key, method, now, bucket)
+            return self._entry(*self.store.enter(key, method, now, bucket))
         except Exception:
             log.exception("limit store failed; request let through")
             return _OPEN
-        return self._entry(admitted, before)
+
+    async def enter_async(self, key: str, method: str, now: float, *, counted: bool = True) -> Entry:
+        """:meth:`enter` awaiting the store, so that the event loop serves other calls meanwhile (:attr:`awaits`)."""
+        bucket = self._bucket(counted)
+        if bucket is None and self.operating_limit is None:
+            return _OPEN
+        try:
+            return self._entry(*await self.store.enter_async(key, method, now, bucket))
+        except Exception:
+            log.exception("limit store failed; request let through")
+            return _OPEN
 
     @property
     def awaits(self) -> bool:
         """True when a call should await :meth:`enter_async` (a limit is on and the store answers over the
         network with an asyncio client) rather than block the event loop in :meth:`enter`."""
         on = self.burst is not None or self.operating_limit is not None
-        return on and isinstance(self.store, RedisLimitStore) and self.store.awaits
-
-    async def enter_async(self, key: str, method: str, now: float) -> Entry:
-        """:meth:`enter` for a call outside a batch, awaiting the store (see :attr:`awaits`)."""
-        if not isinstance(self.store, RedisLimitStore):
-            return self.enter(key, method, now)
-        try:
-            admitted, before = await self.store.enter_async(key, method, now, self._bucket(True))
-        except Exception:
-            log.exception("limit store failed; request let through")
-            return _OPEN
-        return self._entry(admitted, before)
+        return on and self.store.awaits
 
     def _bucket(self, counted: bool) -> tuple[float, float] | None:
         return (self.burst, self.drain) if counted and self.burst is not None else None
@@ -107,8 +96,7 @@ class Limiter:
 
     async def aclose(self) -> None:
         """Close what the store holds on the event loop (shutdown, on the serving loop)."""
-        if isinstance(self.store, RedisLimitStore):
-            await self.store.aclose()
+        await self.store.aclose()
 
     def idle(self, now: float) -> OperatingState:
         """The time block of a call that is not counted (the outer ``batch``)."""
@@ -121,6 +109,8 @@ def build_limiter(settings: Settings, portal_id: str) -> Limiter:
     if settings.redis_url:
         import redis  # imported here: only deployments with B24VOTE_REDIS_URL need it
         import redis.asyncio
+
+        from b24vote.limits.redis_store import RedisLimitStore
 
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         aclient = redis.asyncio.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from b24vote.clock import iso
 from b24vote.domain.people import KNOWN_SCOPES, User
 from b24vote.methods.params import Params, php_int, to_list
 from b24vote.methods.registry import CallContext, Page, registry
 from b24vote.storage import people
-from b24vote.transport.envelope import iso
 
 __all__ = ["user_fields"]
 

@@ -12,12 +12,12 @@ from datetime import tzinfo
 from typing import Any
 
 from b24vote.cache import BoundedCache
+from b24vote.clock import iso
 from b24vote.domain.people import User
 from b24vote.domain.polls import Answer, AttachedPoll, Poll, Question, UserBallot, is_finished, is_open, percent
 from b24vote.domain.signing import sign_attach
 from b24vote.methods.registry import CallContext
 from b24vote.methods.vote_access import can_edit, can_read
-from b24vote.transport.envelope import iso
 
 __all__ = ["Touched", "download_url", "format_attach", "result_url", "voter_dto", "voting_questions"]
 

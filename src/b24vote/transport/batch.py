@@ -1,4 +1,4 @@
-"""Run ``batch``: every command through the ordinary dispatch, each in its own transaction.
+"""Run ``batch``: every command through the ordinary dispatch (``execute``), each in its own transaction.
 
 The batch is one request for the leaky bucket and is not counted in operating time itself; each command
 is checked and counted against its own method's budget (../shared/reference/bitrix24-docs/platform/limits.md).
@@ -23,22 +23,22 @@ from b24vote.methods.batch import (
     split_command,
 )
 from b24vote.methods.registry import FileResult, Page
-from b24vote.transport.auth import Credentials, authenticate
-from b24vote.transport.decode import DecodeError, decode_pairs
-from b24vote.transport.dispatch import Outcome, execute
-from b24vote.transport.envelope import Timing, time_block
+from b24vote.transport.auth import Credentials
+from b24vote.transport.decode import MAX_PARAMS, DecodeError, decode_pairs
+from b24vote.transport.dispatch import Outcome, admit_request, execute
+from b24vote.transport.envelope import call_time
 
 if TYPE_CHECKING:
     from b24vote.state import AppState
 
-__all__ = ["reads_only", "run_batch"]
+__all__ = ["run_batch"]
 
 log = logging.getLogger("b24vote.batch")
 
 
 def _params(query: str) -> dict[str, Any]:
     try:
-        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=5000)
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_PARAMS)
         return decode_pairs(pairs)
     except (ValueError, DecodeError) as exc:
         raise PlatformError(ErrorCode.INVALID_REQUEST, str(exc)) from exc
@@ -59,7 +59,7 @@ class _Results:
         self.maps: dict[str, dict[str, Any]] = {"result": {}, "next": {}, "total": {}, "time": {}, "error": {}}
         self.events: list[LiveEvent] = []  # published once the whole batch has run
 
-    def success(self, key: str, outcome: Outcome, timing: Timing, state: AppState) -> None:
+    def success(self, key: str, outcome: Outcome, time: dict[str, Any]) -> None:
         value = outcome.value
         if isinstance(value, Page):
             self.maps["result"][key] = value.result
@@ -68,7 +68,7 @@ class _Results:
             self.maps["total"][key] = value.total
         else:
             self.maps["result"][key] = value
-        self.maps["time"][key] = time_block(timing, state.settings.timezone)
+        self.maps["time"][key] = time
         self.events.extend(outcome.events)
 
     def body(self) -> dict[str, Any]:
@@ -82,42 +82,23 @@ class _Results:
         }
 
 
-def reads_only(state: AppState, params: dict[str, Any]) -> bool:
-    """True when no command of the batch names a method that writes (unknown methods fail without a query)."""
-    for _key, call in commands(params)[: MAX_COMMANDS + 1]:
-        if isinstance(call, str):
-            method = state.registry.get(split_command(call)[0])
-            if method is not None and method.write:
-                return False
-    return True
-
-
-def _run_one(state: AppState, creds: Credentials, call: str, results: _Results, key: str, kept: bool) -> None:
+async def _run_one(state: AppState, creds: Credentials, call: str, results: _Results, key: str) -> None:
     method, query = split_command(call)
     start = state.clock.now()
     params = resolve_references(_params(query), results.maps)
     params.pop("auth", None)
-    outcome = execute(state, creds, method, params, start, in_batch=True, kept=kept)
+    outcome = await execute(state, creds, method, params, start, in_batch=True)
     if isinstance(outcome.value, FileResult):
         raise PlatformError(ErrorCode.ERROR_BATCH_METHOD_NOT_ALLOWED)
-    op = outcome.operating or state.limits.idle(start.timestamp())
-    timing = Timing(start, state.clock.now(), outcome.processing, op.used, op.reset_at)
-    results.success(key, outcome, timing, state)
+    results.success(key, outcome, call_time(state, start, outcome.processing, outcome.operating))
 
 
-def run_batch(
-    state: AppState, creds: Credentials, params: dict[str, Any], start: datetime, *, kept: bool = False
+async def run_batch(
+    state: AppState, creds: Credentials, params: dict[str, Any], start: datetime
 ) -> tuple[dict[str, Any], list[LiveEvent]]:
-    """Blocking: the whole batch reply (``{"result": {five maps}, "time": …}``) and the live events of its
-    commands; raises only for errors of the batch call itself.
-
-    ``kept``: reads run on this thread's kept connection (a read-only batch on SQLite runs on the event loop).
-    """
-    stamp = start.timestamp()
-    with (state.db.read_kept if kept else state.db.read)() as conn:
-        caller = authenticate(conn, creds, start)
-    if not state.limits.admit(caller.limit_key, stamp):
-        raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
+    """The whole batch reply (``{"result": {five maps}, "time": …}``) and the live events of its commands;
+    raises only for errors of the batch call itself."""
+    await admit_request(state, creds, "batch", start)
     halt = halt_requested(params)
     results = _Results()
     began = state.clock.monotonic()
@@ -127,7 +108,7 @@ def run_batch(
                 raise PlatformError(ErrorCode.ERROR_BATCH_LENGTH_EXCEEDED)
             if not isinstance(call, str):
                 continue  # the REST module skips what is not a command string
-            _run_one(state, creds, call, results, key, kept)
+            await _run_one(state, creds, call, results, key)
         except B24Error as exc:
             results.maps["error"][key] = _error_body(exc)
         except Exception:
@@ -135,7 +116,5 @@ def run_batch(
             results.maps["error"][key] = PlatformError(ErrorCode.INTERNAL_SERVER_ERROR).body()
         if key in results.maps["error"] and halt:
             break
-    processing = state.clock.monotonic() - began
-    idle = state.limits.idle(stamp)
-    timing = Timing(start, state.clock.now(), processing, idle.used, idle.reset_at)
-    return {"result": results.body(), "time": time_block(timing, state.settings.timezone)}, results.events
+    time = call_time(state, start, state.clock.monotonic() - began, None)
+    return {"result": results.body(), "time": time}, results.events

@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "DecodeError", "check_structure", "decode_pairs", "listify"]
+__all__ = ["MAX_DEPTH", "MAX_PARAMS", "DecodeError", "check_structure", "decode_pairs", "listify"]
 
 # PHP's max_input_nesting_level is 64; deeper keys are refused here rather than silently cut.
 MAX_DEPTH = 64
+MAX_PARAMS = 5000  # parameters in one request, or in one command of a batch
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 
 

@@ -1,11 +1,16 @@
-"""Run one REST call: find the method, authenticate, check the scope, run it in one transaction."""
+"""Run one call: the one place that decides where it runs, then find, authenticate, limit, check scope, handle.
+
+Every call comes through :func:`execute`: a REST call, each command of ``batch`` and the report download
+link. Where its transaction runs is decided once, in :func:`in_transaction`: SQLite reads inline on the
+event loop's kept connection, SQLite writes on the group-commit writer, PostgreSQL on the asyncio driver.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.util import await_only
@@ -21,7 +26,18 @@ from b24vote.transport.auth import Credentials, authenticate
 if TYPE_CHECKING:
     from b24vote.state import AppState
 
-__all__ = ["SIGNED_READER", "Outcome", "call_context", "check_scope", "execute", "execute_async", "find_method"]
+__all__ = [
+    "SIGNED_READER",
+    "Outcome",
+    "admit_request",
+    "call_context",
+    "check_scope",
+    "execute",
+    "find_method",
+    "in_transaction",
+]
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -70,6 +86,86 @@ def check_scope(method: Method, caller: Caller) -> None:
         raise PlatformError(ErrorCode.INSUFFICIENT_SCOPE)
 
 
+async def in_transaction(state: AppState, work: Callable[[Connection], T], *, write: bool) -> T:
+    """``work`` in one transaction, where a call of its kind runs: the only place that decides it.
+
+    SQLite reads run inline on the event loop's kept connection (WAL readers never wait for a lock, and a
+    thread hop costs more than the query); SQLite writes on the group-commit writer; PostgreSQL on psycopg's
+    asyncio driver (``Database.run``).
+    """
+    if not write and state.db.async_engine is None:
+        with state.db.read_kept() as conn:
+            return work(conn)
+    return await state.db.run(work, write=write)
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """Who is calling and what the limits said of the call; no entry for a caller they do not count."""
+
+    caller: Caller
+    entry: Entry | None
+
+
+async def _admission(state: AppState, creds: Credentials, name: str, now: datetime, counted: bool) -> Admitted:
+    """Authenticate in a short read of its own, then await the limits' check (before the call's transaction)."""
+    caller = await in_transaction(state, lambda conn: authenticate(conn, creds, now), write=False)
+    entry = await state.limits.enter_async(caller.limit_key, name, now.timestamp(), counted=counted)
+    return Admitted(caller, entry)
+
+
+async def admit_request(state: AppState, creds: Credentials, name: str, now: datetime) -> Caller:
+    """A request that is no call of its own (``batch``): its caller, taken from the leaky bucket, or an error."""
+    admitted = await _admission(state, creds, name.lower(), now, True)
+    if admitted.entry is not None and not admitted.entry.admitted:
+        raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
+    return admitted.caller
+
+
+@dataclass(slots=True)
+class _Call:
+    """One call about to run in its transaction (:meth:`run`)."""
+
+    state: AppState
+    method: Method
+    params: dict[str, Any]
+    now: datetime
+    creds: Credentials
+    counted: bool  # False for a command of batch, which took the request's place in the leaky bucket
+    ready: Admitted | None  # known before the transaction: checked already, or a caller the limits skip
+    awaiting: bool  # the limits' check is awaited from inside the transaction (PostgreSQL's greenlet)
+
+    def run(self, conn: Connection) -> Outcome:
+        """The call inside its transaction: authenticate and the limits, the scope, the handler."""
+        state, method = self.state, self.method
+        admitted = self.ready or self._admit(conn)
+        caller, entry = admitted.caller, admitted.entry
+        if entry is not None and not entry.admitted:
+            raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
+        check_scope(method, caller)
+        if entry is not None and entry.blocked:
+            raise PlatformError(ErrorCode.OPERATION_TIME_LIMIT)
+        ctx = call_context(state, conn, caller, self.now)
+        started = state.clock.monotonic()
+        try:
+            value = method.handler(ctx, Params(self.params))
+        finally:
+            # A call that fails still spent its time (limits.md counts every executed call).
+            processing = state.clock.monotonic() - started
+            operating = None
+            if entry is not None:
+                stamp = self.now.timestamp()
+                operating = state.limits.record(caller.limit_key, method.name.lower(), processing, stamp, entry)
+        return Outcome(value, method, caller, processing, ctx.events, operating)
+
+    def _admit(self, conn: Connection) -> Admitted:
+        caller = authenticate(conn, self.creds, self.now)
+        key, name, stamp, limits = caller.limit_key, self.method.name.lower(), self.now.timestamp(), self.state.limits
+        if self.awaiting:
+            return Admitted(caller, await_only(limits.enter_async(key, name, stamp, counted=self.counted)))
+        return Admitted(caller, limits.enter(key, name, stamp, counted=self.counted))
+
+
 def _prepare(state: AppState, name: str, in_batch: bool) -> Method:
     # The real REST server looks the method up before it checks the credentials.
     method = find_method(state.registry, name)
@@ -78,70 +174,7 @@ def _prepare(state: AppState, name: str, in_batch: bool) -> Method:
     return method
 
 
-@dataclass(frozen=True, slots=True)
-class Admitted:
-    """Who is calling and what the limits said of the call (:func:`_run` raises their errors)."""
-
-    caller: Caller
-    entry: Entry
-
-
-Admit = Callable[[Connection], Admitted]
-
-
-def _run(
-    state: AppState,
-    conn: Connection,
-    method: Method,
-    params: dict[str, Any],
-    now: datetime,
-    admit: Admit,
-) -> Outcome:
-    """The call inside its transaction: authenticate and the limits (``admit``), the scope, the handler."""
-    stamp = now.timestamp()
-    method_key = method.name.lower()
-    caller, entry = (admitted := admit(conn)).caller, admitted.entry
-    if not entry.admitted:
-        raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
-    check_scope(method, caller)
-    if entry.blocked:
-        raise PlatformError(ErrorCode.OPERATION_TIME_LIMIT)
-    ctx = call_context(state, conn, caller, now)
-    started = state.clock.monotonic()
-    try:
-        value = method.handler(ctx, Params(params))
-    finally:
-        # A call that fails still spent its time (limits.md counts every executed call).
-        processing = state.clock.monotonic() - started
-        operating = state.limits.record(caller.limit_key, method_key, processing, stamp, entry)
-    return Outcome(
-        value=value,
-        method=method,
-        caller=caller,
-        processing=processing,
-        events=ctx.events,
-        operating=operating,
-    )
-
-
-def _checked(
-    state: AppState, method: Method, creds: Credentials, now: datetime, in_batch: bool, *, awaiting: bool = False
-) -> Admit:
-    """Authenticate and check the limits inside the call's transaction. The store answers synchronously, or with
-    ``awaiting`` (PostgreSQL with an asyncio limit store) the greenlet the driver runs the call in awaits its
-    answer while the event loop goes on."""
-
-    def admit(conn: Connection) -> Admitted:
-        caller = authenticate(conn, creds, now)
-        key, name, stamp = caller.limit_key, method.name.lower(), now.timestamp()
-        if awaiting:
-            return Admitted(caller, await_only(state.limits.enter_async(key, name, stamp)))
-        return Admitted(caller, state.limits.enter(key, name, stamp, counted=not in_batch))
-
-    return admit
-
-
-def execute(
+async def execute(
     state: AppState,
     creds: Credentials,
     name: str,
@@ -149,42 +182,22 @@ def execute(
     now: datetime | None = None,
     *,
     in_batch: bool = False,
-    kept: bool = False,
+    caller: Caller | None = None,
 ) -> Outcome:
-    """Blocking: run in a worker thread. Raises B24Error for anything answered as an error.
+    """Run a call in one transaction (see :func:`in_transaction`). Raises B24Error for anything answered as an error.
 
     ``in_batch``: a command of ``batch``, which took the request's place in the leaky bucket already.
-    ``kept``: a read runs on this thread's kept connection (the event loop's, see ``Database.read_kept``).
+    ``caller``: someone known already (a signed link): neither authenticated nor counted by the limits.
+    With the limits in Redis the check is awaited, so that the event loop serves other calls during the round
+    trip: on PostgreSQL from inside the call's transaction (the driver's greenlet), on SQLite between a short
+    authenticating read and the call's transaction.
     """
     method = _prepare(state, name, in_batch)
     when = now or state.clock.now()
-    transaction = state.db.write if method.write else state.db.read_kept if kept else state.db.read
-    with transaction() as conn:
-        return _run(state, conn, method, params, when, _checked(state, method, creds, when, in_batch))
-
-
-async def execute_async(
-    state: AppState, creds: Credentials, name: str, params: dict[str, Any], now: datetime | None = None
-) -> Outcome:
-    """:func:`execute` without blocking the event loop: PostgreSQL on its asyncio driver, SQLite writes on the
-    group-commit writer, and SQLite reads inline when the limits' check has to be awaited (Redis).
-
-    With a Redis limit store the event loop serves other calls while the check travels: on PostgreSQL the
-    call's own transaction awaits it in place (the driver already runs the call in a greenlet); on SQLite the
-    caller is authenticated in a short read of its own and the check awaited before the call's transaction,
-    which may run in another thread or share the loop's kept connection with other calls.
-    """
-    method = _prepare(state, name, False)
-    when = now or state.clock.now()
+    ready = None if caller is None else Admitted(caller, None)
     postgres = state.db.async_engine is not None
-    admit = _checked(state, method, creds, when, False, awaiting=postgres and state.limits.awaits)
-    if state.limits.awaits and not postgres:
-        with state.db.read_kept() as conn:
-            caller = authenticate(conn, creds, when)
-        entry = await state.limits.enter_async(caller.limit_key, method.name.lower(), when.timestamp())
-        admitted = Admitted(caller, entry)
-        admit = lambda _conn: admitted  # noqa: E731 - the answer is known before the transaction
-    if not postgres and not method.write:
-        with state.db.read_kept() as conn:
-            return _run(state, conn, method, params, when, admit)
-    return await state.db.run(lambda conn: _run(state, conn, method, params, when, admit), write=method.write)
+    awaits = ready is None and state.limits.awaits
+    if awaits and not postgres:
+        ready = await _admission(state, creds, method.name.lower(), when, not in_batch)
+    call = _Call(state, method, params, when, creds, not in_batch, ready, awaits and postgres)
+    return await in_transaction(state, call.run, write=method.write)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
+from b24vote.clock import iso
 from b24vote.errors import B24Error
+from b24vote.limits.operating import OperatingState
+from b24vote.methods.registry import FileResult
 
-__all__ = ["JSONResponse", "Timing", "error_response", "iso", "json_response", "time_block"]
+if TYPE_CHECKING:
+    from b24vote.state import AppState
+
+__all__ = ["JSONResponse", "Timing", "call_time", "error_response", "file_response", "json_response", "time_block"]
 
 
 class JSONResponse(Response):
@@ -21,11 +27,6 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-def iso(when: datetime, tz: timezone) -> str:
-    """``2025-08-06T11:46:56+03:00``: seconds precision with the portal's offset, as Bitrix24 prints."""
-    return when.astimezone(tz).replace(microsecond=0).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,19 @@ def time_block(timing: Timing, tz: timezone) -> dict[str, Any]:
         "operating_reset_at": timing.operating_reset_at,
         "operating": timing.operating,
     }
+
+
+def call_time(state: AppState, start: datetime, processing: float, operating: OperatingState | None) -> dict[str, Any]:
+    """The ``time`` block of a call that started at ``start``; one the limits do not count shows no operating time."""
+    op = operating or state.limits.idle(start.timestamp())
+    timing = Timing(start, state.clock.now(), processing, op.used, op.reset_at)
+    return time_block(timing, state.settings.timezone)
+
+
+def file_response(result: FileResult) -> StreamingResponse:
+    """A file download, with the real server's ``Content-Disposition`` (no quotes, no space)."""
+    headers = {"Content-Disposition": f"attachment;filename={result.filename}", **result.headers}
+    return StreamingResponse(result.chunks(), media_type=result.media_type, headers=headers)
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> JSONResponse:

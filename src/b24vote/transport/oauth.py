@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
@@ -18,10 +18,12 @@ from starlette.responses import Response
 
 from b24vote.domain.oauth import IssuedTokens, OAuthApp, token_response
 from b24vote.errors import B24Error, OAuthError
-from b24vote.state import AppState
 from b24vote.storage import oauth, people
 from b24vote.transport.envelope import JSONResponse
 from b24vote.transport.routes import read_params
+
+if TYPE_CHECKING:
+    from b24vote.state import AppState
 
 __all__ = ["exchange", "token_endpoint"]
 

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -23,9 +23,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from b24vote.domain.oauth import OAuthApp, portal_domain
-from b24vote.state import AppState
 from b24vote.storage import oauth, passwords, people
 from b24vote.transport.routes import read_params
+
+if TYPE_CHECKING:
+    from b24vote.state import AppState
 
 __all__ = ["AUTHORIZE_PATH", "authorize_endpoint"]
 

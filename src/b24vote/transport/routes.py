@@ -7,56 +7,44 @@ before Starlette's router and middleware, which would cost more per call than a 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from b24vote.admin.rest import before_call
 from b24vote.errors import B24Error, ErrorCode, PlatformError
 from b24vote.methods.registry import FileResult, Page
-from b24vote.state import AppState
 from b24vote.transport.auth import Credentials
-from b24vote.transport.batch import reads_only, run_batch
-from b24vote.transport.decode import DecodeError, check_structure, decode_pairs
-from b24vote.transport.dispatch import Outcome, execute, execute_async
-from b24vote.transport.envelope import Timing, time_block
+from b24vote.transport.batch import run_batch
+from b24vote.transport.decode import MAX_PARAMS, DecodeError, check_structure, decode_pairs
+from b24vote.transport.dispatch import Outcome
+from b24vote.transport.dispatch import execute as _execute  # one module-level name: bench/inprocess.py swaps it
+from b24vote.transport.envelope import call_time, file_response
 from b24vote.transport.formats import encode, response_format
+from b24vote.transport.paths import parse_rest_path, rest_path
 
-__all__ = ["REST_PREFIX", "parse_rest_path", "read_params", "read_scope_params", "rest_app", "route_path"]
+if TYPE_CHECKING:
+    from b24vote.state import AppState
+
+__all__ = ["BeforeCall", "RestEndpoint", "read_params", "read_scope_params"]
 
 log = logging.getLogger("b24vote.rest")
 _INLINE_DECODE_BYTES = 64 * 1024
 _LIMIT_CODES = frozenset({ErrorCode.QUERY_LIMIT_EXCEEDED.wire, ErrorCode.OPERATION_TIME_LIMIT.wire})
-_MAX_PARAMS = 5000
-REST_PREFIX = "/rest/"
 _ALLOWED = frozenset({"GET", "HEAD", "POST"})
 
 
-def parse_rest_path(path: str) -> tuple[Credentials | None, str]:
-    """Split what follows ``/rest/`` into credentials (webhook) and a method name.
+class BeforeCall(Protocol):
+    """A hook that sees each call once its credentials, method and parameters are known; raising answers it."""
 
-    Repeated and trailing slashes are tolerated (SDKs send ``/rest//method`` and ``…/code//method/``) and a
-    ``.json`` or ``.xml`` suffix is dropped (:func:`response_format` reads it).
-    """
-    parts = [p for p in path.split("/") if p]
-    if not parts:
-        raise PlatformError(ErrorCode.ERROR_METHOD_NOT_FOUND)
-    method = parts[-1]
-    if method.lower().endswith(".json"):
-        method = method[: -len(".json")]
-    elif method.lower().endswith(".xml"):
-        method = method[: -len(".xml")]
-    if len(parts) == 1:
-        return None, method
-    if len(parts) == 3:
-        return Credentials(webhook_user=parts[0], webhook_code=parts[1]), method
-    raise PlatformError(ErrorCode.ERROR_METHOD_NOT_FOUND)
+    async def __call__(
+        self, scope: Scope, state: AppState, creds: Credentials, method: str, params: dict[str, Any]
+    ) -> None: ...
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -87,11 +75,11 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
 
 def _form_pairs(raw: str) -> list[tuple[str, str]]:
     try:
-        pairs = parse_qsl(raw, keep_blank_values=True, errors="strict", max_num_fields=_MAX_PARAMS)
+        pairs = parse_qsl(raw, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS)
     except UnicodeDecodeError as exc:
         raise PlatformError(ErrorCode.INVALID_REQUEST, "Parameters are not valid UTF-8") from exc
     except ValueError as exc:
-        raise PlatformError(ErrorCode.INVALID_REQUEST, f"Too many parameters (more than {_MAX_PARAMS})") from exc
+        raise PlatformError(ErrorCode.INVALID_REQUEST, f"Too many parameters (more than {MAX_PARAMS})") from exc
     return pairs
 
 
@@ -139,7 +127,7 @@ async def _multipart_pairs(scope: Scope, body: bytes) -> list[tuple[str, Any]]:
     request = Request(scope)
     request._body = body  # Request.form() parses what was read already
     try:
-        form = await request.form(max_files=100, max_fields=_MAX_PARAMS)
+        form = await request.form(max_files=100, max_fields=MAX_PARAMS)
     except Exception as exc:  # python-multipart raises several types for broken bodies
         raise PlatformError(ErrorCode.INVALID_REQUEST, f"Malformed multipart body: {exc}") from exc
     pairs: list[tuple[str, Any]] = []
@@ -159,7 +147,7 @@ def _merge_json(params: dict[str, Any], body: bytes) -> dict[str, Any]:
     except orjson.JSONDecodeError as exc:
         raise PlatformError(ErrorCode.INVALID_REQUEST, f"Malformed JSON body: {exc}") from exc
     try:
-        check_structure(data, _MAX_PARAMS)  # the form limits hold for JSON too
+        check_structure(data, MAX_PARAMS)  # the form limits hold for JSON too
     except DecodeError as exc:
         raise PlatformError(ErrorCode.INVALID_REQUEST, str(exc)) from exc
     if isinstance(data, list):
@@ -168,19 +156,6 @@ def _merge_json(params: dict[str, Any], body: bytes) -> dict[str, Any]:
         raise PlatformError(ErrorCode.INVALID_REQUEST, "JSON body must be an object")
     params.update(data)
     return params
-
-
-async def _execute(state: AppState, creds: Credentials, name: str, params: dict[str, Any], start: Any) -> Outcome:
-    """Run the call. SQLite reads run inline on the event loop's kept connection (WAL readers never wait for a
-    lock, and a thread hop costs more than the query; an unknown method fails at once). Everything else goes
-    through ``execute_async``: PostgreSQL on psycopg's asyncio driver, SQLite writes on the group-commit writer,
-    and any call whose limits check goes to Redis awaits it there.
-    """
-    found = state.registry.get(name)
-    # With Redis limits the check is awaited (execute_async), so that the loop serves other calls meanwhile.
-    if state.db.async_engine is None and (found is None or not found.write) and not state.limits.awaits:
-        return execute(state, creds, name, params, start, kept=True)
-    return await execute_async(state, creds, name, params, start)
 
 
 async def _respond(
@@ -195,79 +170,61 @@ async def _respond_error(send: Send, error: B24Error, fmt: str) -> None:
     await _respond(send, error.status, *encode(error.body(), fmt))
 
 
-def route_path(scope: Scope) -> str:
-    """The request's path below the application's root path (``uvicorn --root-path``), if any."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root):
-        return path[len(root) :]
-    return path
-
-
-async def rest_app(scope: Scope, receive: Receive, send: Send) -> None:
+class RestEndpoint:
     """Every REST call: webhook or OAuth, any method of the registry, ``batch``; JSON or XML replies."""
-    app = scope["app"]
-    state: AppState = app.state.b24
-    start = state.clock.now()
-    path = route_path(scope)[len(REST_PREFIX) :]
-    scope["path_params"] = {"path": path}  # the journal reads it for calls that fail early
-    fmt = response_format(path)
-    if scope["method"] not in _ALLOWED:
-        body = b'{"error":"ERROR_METHOD_NOT_ALLOWED","error_description":"HTTP method not allowed"}'
-        await _respond(send, 405, body, b"application/json; charset=utf-8", [(b"allow", b"GET, HEAD, POST")])
-        return
-    try:
-        if state.settings.require_https and scope["scheme"] != "https":
-            raise PlatformError(ErrorCode.INVALID_REQUEST, "Https required")
-        creds, method = parse_rest_path(path)
-        params = await read_scope_params(scope, receive, state.settings.max_body_bytes)
-        token = params.pop("auth", None)
-        if creds is None:
-            creds = Credentials(token=token if isinstance(token, str) else None)
-        await before_call(scope, state, creds, method, params)  # emulator journal and faults (admin API)
-        if method.lower() == "batch":
-            if state.db.async_engine is None and reads_only(state, params):  # SQLite reads: inline, as below
-                reply, events = run_batch(state, creds, params, start, kept=True)
-            else:
-                reply, events = await run_in_threadpool(run_batch, state, creds, params, start)
-            await state.live.publish(events)
-            await _respond(send, 200, *encode(reply, fmt))
+
+    def __init__(self, before_call: BeforeCall | None = None) -> None:
+        self.before_call = before_call
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope["app"]
+        state: AppState = app.state.b24
+        start = state.clock.now()
+        path = rest_path(scope)
+        fmt = response_format(path)
+        if scope["method"] not in _ALLOWED:
+            body = b'{"error":"ERROR_METHOD_NOT_ALLOWED","error_description":"HTTP method not allowed"}'
+            await _respond(send, 405, body, b"application/json; charset=utf-8", [(b"allow", b"GET, HEAD, POST")])
             return
-        outcome = await _execute(state, creds, method, params, start)
-        await state.live.publish(outcome.events)
-    except ClientDisconnect:
-        return  # nobody is left to answer
-    except B24Error as exc:
-        if exc.code in _LIMIT_CODES:
-            app.state.metrics.limit_rejections.labels(exc.code).inc()
-        await _respond_error(send, exc, fmt)
-        return
-    except Exception:
-        log.exception("unhandled error in %s", path.split("/")[-1])
-        await _respond_error(send, PlatformError(ErrorCode.INTERNAL_SERVER_ERROR), fmt)
-        return
-    if outcome.method.name == "vote.AttachedVote.vote" and isinstance(outcome.value, dict):
-        app.state.metrics.votes.inc()
-    value = outcome.value
-    if isinstance(value, FileResult):
-        headers = {"Content-Disposition": f"attachment;filename={value.filename}", **value.headers}
-        stream = StreamingResponse(value.chunks(), media_type=value.media_type, headers=headers)
-        await stream(scope, receive, send)
-        return
-    await _respond(send, 200, *encode(_success(state, outcome, start), fmt))
+        try:
+            if state.settings.require_https and scope["scheme"] != "https":
+                raise PlatformError(ErrorCode.INVALID_REQUEST, "Https required")
+            creds, method = parse_rest_path(path)
+            params = await read_scope_params(scope, receive, state.settings.max_body_bytes)
+            token = params.pop("auth", None)
+            if creds is None:
+                creds = Credentials(token=token if isinstance(token, str) else None)
+            if self.before_call is not None:
+                await self.before_call(scope, state, creds, method, params)
+            if method.lower() == "batch":
+                reply, events = await run_batch(state, creds, params, start)
+                await state.live.publish(events)
+                await _respond(send, 200, *encode(reply, fmt))
+                return
+            outcome = await _execute(state, creds, method, params, start)
+            await state.live.publish(outcome.events)
+        except ClientDisconnect:
+            return  # nobody is left to answer
+        except B24Error as exc:
+            if exc.code in _LIMIT_CODES:
+                app.state.metrics.limit_rejections.labels(exc.code).inc()
+            await _respond_error(send, exc, fmt)
+            return
+        except Exception:
+            log.exception("unhandled error in %s", path.split("/")[-1])
+            await _respond_error(send, PlatformError(ErrorCode.INTERNAL_SERVER_ERROR), fmt)
+            return
+        if outcome.method.name == "vote.AttachedVote.vote" and isinstance(outcome.value, dict):
+            app.state.metrics.votes.inc()
+        if isinstance(outcome.value, FileResult):
+            await file_response(outcome.value)(scope, receive, send)
+            return
+        await _respond(send, 200, *encode(_success(state, outcome, start), fmt))
 
 
-def _success(state: AppState, outcome: Outcome, start: Any) -> dict[str, Any]:
+def _success(state: AppState, outcome: Outcome, start: datetime) -> dict[str, Any]:
     """The envelope of a successful call: result (with next/total for pages) and time."""
     value = outcome.value
-    op = outcome.operating or state.limits.idle(start.timestamp())
-    timing = Timing(
-        start=start,
-        finish=state.clock.now(),
-        processing=outcome.processing,
-        operating=op.used,
-        operating_reset_at=op.reset_at,
-    )
     body: dict[str, Any]
     if isinstance(value, Page):
         body = {"result": value.result}
@@ -276,5 +233,5 @@ def _success(state: AppState, outcome: Outcome, start: Any) -> dict[str, Any]:
         body["total"] = value.total
     else:
         body = {"result": value}
-    body["time"] = time_block(timing, state.settings.timezone)
+    body["time"] = call_time(state, start, outcome.processing, outcome.operating)
     return body

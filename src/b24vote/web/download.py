@@ -2,28 +2,30 @@
 
 The real server serves it through its AJAX controller gateway without REST credentials: the signed attach
 id is what grants read (../shared/reference/notes/vote-semantics.md §4.9, "WithSign, no Csrf"). b24vote
-runs the REST method's handler for a caller who is nobody (user 0), so only a valid signed id gets a file.
+runs the REST method through the ordinary dispatch for a caller who is nobody (user 0), so only a valid signed
+id gets a file.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from b24vote.errors import B24Error, ErrorCode, MethodError, PlatformError
 from b24vote.methods import vote_texts as texts
-from b24vote.methods.params import Params
 from b24vote.methods.registry import FileResult
-from b24vote.state import AppState
-from b24vote.transport.dispatch import SIGNED_READER, call_context
-from b24vote.transport.envelope import error_response
+from b24vote.transport.auth import Credentials
+from b24vote.transport.dispatch import SIGNED_READER, execute
+from b24vote.transport.envelope import error_response, file_response
 from b24vote.transport.routes import read_params
 
-__all__ = ["AJAX_PATH", "DOWNLOAD_ACTION", "ajax_endpoint", "file_response"]
+if TYPE_CHECKING:
+    from b24vote.state import AppState
+
+__all__ = ["AJAX_PATH", "DOWNLOAD_ACTION", "ajax_endpoint"]
 
 log = logging.getLogger("b24vote.web")
 
@@ -31,29 +33,18 @@ AJAX_PATH = "/bitrix/services/main/ajax.php"
 DOWNLOAD_ACTION = "vote.AttachedVote.download"
 
 
-def file_response(result: FileResult) -> StreamingResponse:
-    """A file download, with the real server's ``Content-Disposition`` (no quotes, no space)."""
-    headers = {"Content-Disposition": f"attachment;filename={result.filename}", **result.headers}
-    return StreamingResponse(result.chunks(), media_type=result.media_type, headers=headers)
-
-
-def _download(state: AppState, params: dict[str, Any]) -> FileResult:
+async def _download(state: AppState, params: dict[str, Any]) -> FileResult:
     signed = params.get("signedAttachId")
     if not isinstance(signed, str) or not signed.strip():
         raise MethodError("ATTACH_NOT_FOUND", texts.ATTACH_NOT_FOUND)
-    method = state.registry.get(DOWNLOAD_ACTION)
-    if method is None:  # pragma: no cover - registered when the app is built
-        raise PlatformError(ErrorCode.ERROR_METHOD_NOT_FOUND)
     # Only the signed id and the format are passed on: attachId or an entity would be read-checked for user 0.
     passed = {"signedAttachId": signed}
     if "format" in params:
         passed["format"] = params["format"]
-    with state.db.read() as conn:
-        ctx = call_context(state, conn, SIGNED_READER, state.clock.now())
-        value = method.handler(ctx, Params(passed))
-    if not isinstance(value, FileResult):  # pragma: no cover - the download handler returns a file
-        raise TypeError(f"{DOWNLOAD_ACTION} returned {type(value).__name__}")
-    return value
+    outcome = await execute(state, Credentials(), DOWNLOAD_ACTION, passed, caller=SIGNED_READER)
+    if not isinstance(outcome.value, FileResult):  # pragma: no cover - the download handler returns a file
+        raise TypeError(f"{DOWNLOAD_ACTION} returned {type(outcome.value).__name__}")
+    return outcome.value
 
 
 async def ajax_endpoint(request: Request) -> Response:
@@ -63,7 +54,7 @@ async def ajax_endpoint(request: Request) -> Response:
         action = params.get("action")
         if not isinstance(action, str) or action.lower() != DOWNLOAD_ACTION.lower():
             raise PlatformError(ErrorCode.ERROR_NOT_FOUND, "Unknown action")
-        result = await run_in_threadpool(_download, state, params)
+        result = await _download(state, params)
     except B24Error as exc:
         return error_response(exc)
     except Exception:
