@@ -1,6 +1,6 @@
 """schemathesis against a live server: no 500s, every error in the Bitrix24 envelope, replies as documented.
 
-The server is a real process (tests/server.py) with both limits off, on a demo portal with a public and an
+The server is a real process (tests/helpers/server.py) with both limits off, on a demo portal with a public and an
 anonymous poll that have votes, so generated ids often name real polls. Each operation of /openapi.json gets a
 bounded, derandomized run of generated requests (positive and negative data) plus its documented example.
 The webhook path parameters are fixed to the demo webhook; the permission matrix covers wrong credentials.
@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from b24vote.config import Settings
 from b24vote.methods.registry import registry
 from b24vote.openapi import build_openapi
-from tests.server import cli, demo_portal, running_server, server_log
+from tests.helpers.server import cli, demo_portal, running_server, server_log
 
 pytestmark = pytest.mark.slow
 

@@ -26,8 +26,8 @@ from b24vote.storage import people
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
 from b24vote.storage.tables import ballot_answers, ballots, vote_answers, vote_questions, votes
-from tests.server import base_env, running_server
-from tests.services import REDIS_URL, fresh_pg_database, redis_problem, require
+from tests.helpers.server import base_env, running_server
+from tests.helpers.services import REDIS_URL, fresh_pg_database, redis_problem, require
 
 pytestmark = pytest.mark.slow
 
@@ -285,7 +285,7 @@ def test_acknowledged_vote_survives_kill_9(tmp_path: Path, backend: str) -> None
 def test_migrations_from_several_processes_at_once() -> None:
     with fresh_pg_database() as url:
         env = base_env(B24VOTE_DATABASE_URL=url)
-        from tests.server import BIN
+        from tests.helpers.server import BIN
 
         procs = [
             subprocess.Popen([str(BIN), "init"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -25,9 +25,9 @@ from b24vote.storage import oauth, passwords
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
 from tests.conftest import Portal
-from tests.server import cli, demo_portal, running_server, server_log
-from tests.votes import call, send_poll
-from tests.wire import assert_b24_error, assert_envelope
+from tests.helpers.server import cli, demo_portal, running_server, server_log
+from tests.helpers.votes import call, send_poll
+from tests.helpers.wire import assert_b24_error, assert_envelope
 
 PASSWORD = "correct horse battery"
 ADMIN_TOKEN = "admin-token-0123456789"

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from tests.server import base_env, cli, running_server, server_log
-from tests.wire import assert_envelope
+from tests.helpers.server import base_env, cli, running_server, server_log
+from tests.helpers.wire import assert_envelope
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ import trustme
 from b24vote.storage import people
 from b24vote.storage.engine import Database
 from tests.conftest import IN_CI
-from tests.server import cli, demo_portal, running_server, server_log
+from tests.helpers.server import cli, demo_portal, running_server, server_log
 
 # The emulator's admin API moves the server's clock (expired tokens without an hour's wait).
 ADMIN_TOKEN = "clients-admin-token"

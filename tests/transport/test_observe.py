@@ -1,0 +1,98 @@
+"""Metrics and the access log; no secret ever reaches the log."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from starlette.testclient import TestClient
+
+from b24vote.app import create_app
+from b24vote.clock import FrozenClock
+from b24vote.config import RateLimit, Settings
+from b24vote.live import LiveEvent, LiveHub
+from b24vote.storage.engine import Database
+from b24vote.transport.observe import mask_path, mask_query
+from tests.conftest import Portal
+from tests.helpers.votes import cast, send_poll
+from tests.helpers.wire import assert_envelope
+
+
+@pytest.mark.parametrize(
+    ("path", "masked"),
+    [
+        ("/rest/1/abcdef0123456789/user.current", "/rest/1/***/user.current"),
+        ("//rest//12//abcdef0123456789//x", "//rest//12//***//x"),
+        ("/rest/user.current", "/rest/user.current"),
+        ("/vote-result/me7hn922bm011mbf", "/vote-result/***"),
+    ],
+)
+def test_mask_path(path: str, masked: str) -> None:
+    assert mask_path(path) == masked
+
+
+def test_mask_query() -> None:
+    assert mask_query("auth=t0k&x=1&refresh_token=r&client_secret=s&code=c") == (
+        "auth=***&x=1&refresh_token=***&client_secret=***&code=***"
+    )
+
+
+def test_metrics_count_requests(app_client: TestClient, portal: Portal) -> None:
+    assert_envelope(app_client.post(portal.url("user.current")))
+    app_client.post(portal.url("no.such.method"))
+    text = app_client.get("/metrics").text
+    assert 'b24vote_requests_total{method="user.current",status="200"} 1.0' in text
+    assert 'b24vote_requests_total{method="rest:unknown",status="404"} 1.0' in text
+    assert 'b24vote_request_seconds_count{method="user.current"} 1.0' in text
+    assert "b24vote_db_pool_checked_out" in text
+
+
+def test_access_log_hides_secrets(app_client: TestClient, portal: Portal, caplog: pytest.LogCaptureFixture) -> None:
+    code = portal.hook.rsplit("/", 1)[-1]
+    with caplog.at_level(logging.INFO, logger="b24vote"):
+        assert_envelope(app_client.post(portal.url("user.current") + "?auth=secret-token-value"))
+        app_client.post("/rest/user.current", json={"auth": "body-token"})
+    text = caplog.text
+    assert "user.current" in text and "/rest/1/***/" in text.replace(f"/{portal.admin}/", "/1/")
+    for secret in (code, "secret-token-value", "body-token"):
+        assert secret not in text
+
+
+class RecordingBroker:
+    """A live-event broker that only remembers what was published."""
+
+    def __init__(self) -> None:
+        self.published: list[LiveEvent] = []
+
+    async def start(self, deliver: object) -> None:
+        return None
+
+    async def publish(self, event: LiveEvent) -> None:
+        self.published.append(event)
+
+    async def stop(self) -> None:
+        return None
+
+
+def test_votes_publish_live_events_directly_and_in_batch(app_client: TestClient, portal: Portal) -> None:
+    broker = RecordingBroker()
+    app_client.app.state.b24.live = LiveHub(broker)  # type: ignore[attr-defined]
+    poll = send_poll(app_client, portal)
+    cast(app_client, portal, poll, poll.answer_ids[0])
+    assert [e.name for e in broker.published] == ["voting", "user_vote"]
+    assert broker.published[0].params["COUNTER"] == 1 and broker.published[1].to_user == portal.admin
+    command = f"vote.AttachedVote.vote?attachId={poll.attach_id}&ballot[{poll.question_id}][]={poll.answer_ids[1]}"
+    reply = app_client.post(portal.url("batch", portal.bob_hook), json={"cmd": {"v": command}})
+    assert reply.json()["result"]["result_error"] == []
+    assert [e.name for e in broker.published[2:]] == ["voting", "user_vote"]
+    assert broker.published[2].params["COUNTER"] == 2
+    text = app_client.get("/metrics").text
+    assert "b24vote_votes_total 1.0" in text  # the direct call; batch commands count as batch
+
+
+def test_limit_rejections_are_counted(settings: Settings, db: Database, clock: FrozenClock, portal: Portal) -> None:
+    limited = settings.with_changes(rate_limit=RateLimit(burst=2, drain=1))
+    with TestClient(create_app(limited, clock=clock, db=db)) as client:
+        statuses = [client.post(portal.url("server.time")).status_code for _ in range(3)]
+        assert statuses == [200, 200, 503]
+        assert 'b24vote_limit_rejections_total{error="QUERY_LIMIT_EXCEEDED"} 1.0' in client.get("/metrics").text
