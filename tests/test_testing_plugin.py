@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -176,4 +177,13 @@ def test_a_seed_file_option(pytester: pytest.Pytester) -> None:
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--b24vote-seed", "world.yaml")
+    result.assert_outcomes(passed=1)
+
+
+def test_the_first_example_of_the_docs_passes(pytester: pytest.Pytester) -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "testing-with-b24vote.md"
+    example = docs.read_text().split("```python\n", 1)[1].split("```", 1)[0]
+    assert len([line for line in example.splitlines() if line.strip()]) <= 6  # an import and five lines
+    pytester.makepyfile(test_docs=example)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
