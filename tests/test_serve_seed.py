@@ -16,7 +16,7 @@ import httpx2 as httpx
 import orjson
 import pytest
 
-from tests.server import BIN, base_env, free_port
+from tests.server import BIN, base_env, free_port, stop
 
 pytestmark = pytest.mark.slow
 
@@ -44,13 +44,7 @@ def serving(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[bytes]
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
         if proc.stdout:
             proc.stdout.close()
 
