@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "b24vote"
 # Modules that only run inside another program: Alembic's environment script expects Alembic's context.
-NOT_IMPORTABLE = ("b24vote.storage.migrations.env",)
+NOT_IMPORTABLE = ("b24vote.storage.migrations.env", "b24vote.testing.plugin")  # the plugin imports pytest
 SERVE_WAIT = 60.0  # seconds for an installed server to answer /healthz
 MAKE_RUN_WAIT = 600.0  # seconds for `make run` to install everything and answer
 CALL_TIMEOUT = 20.0

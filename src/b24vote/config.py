@@ -165,6 +165,18 @@ class Settings:
         _parse_positive_int,
         "How many REST calls the emulator's journal keeps (oldest dropped first).",
     )
+    seed: str | None = _setting(
+        "B24VOTE_SEED",
+        None,
+        str,
+        "A seed document (JSON or YAML) that `b24vote serve` applies to a new database, saved as snapshot 'seed'.",
+    )
+    ready_file: str | None = _setting(
+        "B24VOTE_READY_FILE",
+        None,
+        str,
+        "Written by `b24vote serve` once the server answers: its URL and what the seed made, as JSON.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

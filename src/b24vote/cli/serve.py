@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from b24vote.cli._common import DbUrl, Json, database, emit, settings
+from b24vote.cli._common import DbUrl, Json, database, emit, fail, settings
 
 if TYPE_CHECKING:
+    from b24vote.config import Settings
     from b24vote.portal import DemoPortal
+    from b24vote.storage.engine import Database
 
 __all__ = ["init", "serve"]
 
@@ -22,17 +25,40 @@ def serve(
     workers: Annotated[int, typer.Option(help="Number of worker processes.")] = 1,
     ssl_certfile: Annotated[str | None, typer.Option(help="TLS certificate (PEM).")] = None,
     ssl_keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
+    seed: Annotated[
+        Path | None,
+        typer.Option("--seed", help="Seed document applied to a new database, kept as snapshot 'seed' (B24VOTE_SEED)."),
+    ] = None,
+    admin_token: Annotated[
+        str | None, typer.Option("--admin-token", help="Turns the admin API on (B24VOTE_ADMIN_TOKEN).")
+    ] = None,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option("--ready-file", help="Written once the server answers: URL and seed result (B24VOTE_READY_FILE)."),
+    ] = None,
     database_url: DbUrl = None,
 ) -> None:
-    """Migrate the database if needed and serve."""
+    """Migrate the database if needed (and seed it, when new) and serve."""
     import uvicorn
 
+    from b24vote.cli.ready import ReadyFile, probe_url
     from b24vote.logs import log_config
 
+    base = probe_url(host, port, tls=ssl_certfile is not None)
+    # Workers are separate processes that read their settings from the environment (checked just below).
+    if admin_token is not None:
+        os.environ["B24VOTE_ADMIN_TOKEN"] = admin_token
+    # Unset, the public URL is the address served: seeded webhook URLs and OAuth endpoints point here.
+    os.environ.setdefault("B24VOTE_PUBLIC_URL", base)
     found = settings(database_url)
-    with database(found):
-        pass
-    # Workers are separate processes that read their settings from the environment.
+    seed = seed or (Path(found.seed) if found.seed else None)
+    ready_path = ready_file or (Path(found.ready_file) if found.ready_file else None)
+    with database(found) as db:
+        made = _seed(found, db, seed) if seed else None
+    if ready_path is not None:
+        ready = ReadyFile(ready_path, base, {"admin": found.admin_token is not None, "seed": made})
+        ready.forget_stale()
+        ready.start()
     os.environ["B24VOTE_DATABASE_URL"] = found.database_url
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker counts in files here so that /metrics on any of them shows the sum of all.
@@ -54,6 +80,24 @@ def serve(
         proxy_headers=True,
         server_header=False,
     )
+
+
+def _seed(found: Settings, db: Database, file: Path) -> dict[str, Any] | None:
+    """The seed applied to a new portal (what it made), or ``None`` with a note when the portal was not new."""
+    from b24vote.cli.ready import SEED_SNAPSHOT, SeedFailed, seed_new_portal
+
+    try:
+        made = seed_new_portal(found, db, file)
+    except SeedFailed as exc:
+        raise fail(str(exc)) from exc
+    if made is None:
+        typer.echo(
+            f"seed not applied: the portal is not new (restore snapshot {SEED_SNAPSHOT!r}, or b24vote reset)", err=True
+        )
+        return None
+    counts = ", ".join(f"{len(made[key])} {key}" for key in ("users", "chats", "webhooks", "apps", "polls"))
+    typer.echo(f"seeded from {file}: {counts}; saved as snapshot {SEED_SNAPSHOT!r}", err=True)
+    return made
 
 
 def init(
