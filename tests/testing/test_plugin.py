@@ -181,7 +181,7 @@ def test_a_seed_file_option(pytester: pytest.Pytester) -> None:
 
 
 def test_the_first_example_of_the_docs_passes(pytester: pytest.Pytester) -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs" / "testing-with-b24vote.md"
+    docs = Path(__file__).resolve().parents[2] / "docs" / "testing-with-b24vote.md"
     example = docs.read_text().split("```python\n", 1)[1].split("```", 1)[0]
     assert len([line for line in example.splitlines() if line.strip()]) <= 6  # an import and five lines
     pytester.makepyfile(test_docs=example)

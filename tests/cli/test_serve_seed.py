@@ -16,7 +16,7 @@ import httpx2 as httpx
 import orjson
 import pytest
 
-from tests.server import BIN, base_env, free_port, stop
+from tests.helpers.server import BIN, base_env, free_port, stop
 
 pytestmark = pytest.mark.slow
 
