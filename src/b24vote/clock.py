@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,9 +11,20 @@ from typing import Protocol
 __all__ = ["Clock", "ControllableClock", "FrozenClock", "SystemClock", "iso"]
 
 
+# The last second printed per time zone: every reply's `time` block prints the current second twice, and
+# formatting a datetime costs more than the rest of that block.
+_printed: dict[timezone, tuple[int, str]] = {}
+
+
 def iso(when: datetime, tz: timezone) -> str:
     """``2025-08-06T11:46:56+03:00``: seconds precision with the portal's offset, as Bitrix24 prints."""
-    return when.astimezone(tz).replace(microsecond=0).isoformat()
+    second = math.floor(when.timestamp())
+    last = _printed.get(tz)
+    if last is not None and last[0] == second:
+        return last[1]
+    text = when.astimezone(tz).replace(microsecond=0).isoformat()
+    _printed[tz] = (second, text)  # one tuple, swapped whole: threads see an old or a new pair, never half
+    return text
 
 
 class Clock(Protocol):

@@ -7,7 +7,6 @@ hang — and after any ballot the stored counters still equal the ballot rows. E
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,11 +136,11 @@ def test_duplicate_names_keep_the_last_value(pairs: list[tuple[str, str]]) -> No
     assert decode_pairs(pairs) == dict(pairs)
 
 
-def test_thousands_of_appends_are_linear() -> None:
-    started = time.perf_counter()
-    assert len(decode_pairs([("a[]", "x")] * 5000)["a"]) == 5000
-    decode_pairs([("a" + "[]" * (MAX_DEPTH - 1), "x")] * 5000)
-    assert time.perf_counter() - started < 5  # was about 10 s for the first alone: a scan per append
+def test_thousands_of_appends_keep_every_value() -> None:
+    # Once a scan per append (about 10 s for the first line); how fast it is now is for bench/, not a test.
+    assert decode_pairs([("a[]", "x")] * 5000)["a"] == ["x"] * 5000
+    deep = decode_pairs([("a" + "[]" * (MAX_DEPTH - 1), "x")] * 5000)
+    assert len(deep["a"]) == 5000 and all(len(item) == 1 for item in deep["a"])
 
 
 # --- raw requests -----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
 from b24vote.storage.group_commit import GroupWriter
+from b24vote.storage.raw import Memo, remembering
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,9 +47,13 @@ class Database:
     two writers queue on the lock instead of failing when a read transaction tries to upgrade.
     """
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10, remember: bool = True
+    ) -> None:
         self.url = normalise_url(url)
         self.dialect = self.url.get_backend_name()
+        # The read model of SQLite's kept readers (raw.Memo); off only to compare against fresh reads in tests.
+        self._remember = remember
         self.engine = self._make_engine(sqlite_synchronous, pool_size)
         # PostgreSQL: REST calls run on psycopg's asyncio mode (see run()); the sync engine serves the CLI,
         # batch commands and streamed reports.
@@ -101,6 +106,7 @@ class Database:
         if conn is None or conn.closed or conn.invalidated:
             conn = self.engine.connect()
             self._kept.conn = conn
+            self._kept.memo = Memo()  # a new connection has its own stamps: start from nothing
             with self._kept_lock:
                 self._kept_all.append(conn)
         # The read transaction is opened on the driver: SQLAlchemy's begin/rollback bookkeeping costs more than
@@ -108,8 +114,17 @@ class Database:
         # transaction, which joins this one (see on_begin) and is rolled back with it.
         driver: Any = conn.connection.dbapi_connection
         driver.execute("BEGIN")
+        # The change stamp, read first: it also fixes the transaction's snapshot, so rows kept under this
+        # stamp are exactly what this transaction would read (see raw.Memo).
+        memo: Memo | None = getattr(self._kept, "memo", None) if self._remember else None
+        if memo is not None:
+            memo.validate(driver.execute("PRAGMA data_version").fetchone()[0])
         try:
-            yield conn
+            if memo is None:
+                yield conn
+            else:
+                with remembering(conn, memo):
+                    yield conn
         finally:
             if conn.in_transaction():
                 conn.rollback()

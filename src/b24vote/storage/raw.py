@@ -6,22 +6,98 @@ written as Core statements (one text for both dialects) and run here straight on
 the caller's transaction. Parameters still go through the columns' types; rows come back untyped: :func:`utc`
 turns a datetime column's raw value into the aware datetime the tables declare, and booleans come as 0/1 from
 SQLite (wrap them in ``bool``).
+
+The read model: on a connection that :func:`remembering` marks (SQLite's kept reader, see
+``Database.read_kept``), a SELECT's rows are kept in a :class:`Memo` and served again for the same parameters
+while the database's change stamp stays the same, so a ``get`` whose poll and caller did not change runs no
+statement beyond the stamp's.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from contextlib import closing
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.sql.elements import ClauseElement
 
-__all__ = ["Prepared", "PreparedIn", "utc"]
+__all__ = ["Memo", "Prepared", "PreparedIn", "remembered", "remembering", "utc"]
 
+T = TypeVar("T")
 _IN_LIMIT = 50  # getMany takes at most 50 entity ids: an IN list has one prepared form per length up to that
+
+
+class Memo:
+    """Rows of SELECTs run on one connection, valid while the database's change stamp stays ``stamp``.
+
+    SQLite's ``PRAGMA data_version`` changes on a connection whenever another connection committed (the
+    group-commit writer, the CLI, another process, a restore or a reset): any change drops every row kept.
+    """
+
+    __slots__ = ("_limit", "_rows", "stamp")
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._rows: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        self.stamp: object = None
+
+    def validate(self, stamp: object) -> None:
+        """Keep the rows only if nothing changed since they were read."""
+        if stamp != self.stamp:
+            self._rows.clear()
+            self.stamp = stamp
+
+    def get(self, key: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+        return self._rows.get(key)
+
+    def put(self, key: tuple[Any, ...], rows: list[tuple[Any, ...]]) -> None:
+        if len(self._rows) >= self._limit:  # a bound, not a policy: most entries are for a few hot polls
+            self._rows.clear()
+        self._rows[key] = rows
+
+    def clear(self) -> None:
+        self._rows.clear()
+        self.stamp = None
+
+
+_remembered = threading.local()
+
+
+@contextmanager
+def remembering(conn: Connection, memo: Memo) -> Iterator[None]:
+    """Within the block, SELECTs on ``conn`` in this thread are served from and kept in ``memo``."""
+    _remembered.on = (conn, memo)
+    try:
+        yield
+    finally:
+        _remembered.on = None
+
+
+def _memo_of(conn: Connection) -> Memo | None:
+    on: tuple[Connection, Memo] | None = getattr(_remembered, "on", None)
+    return on[1] if on is not None and on[0] is conn else None
+
+
+def remembered(conn: Connection, key: tuple[Any, ...], read: Callable[[], T]) -> T:
+    """What ``read()`` returns, kept in the connection's read model like rows are (see :class:`Memo`).
+
+    For a read whose result is a pure function of the database and ``key`` (and immutable): the object a
+    hot read builds from its rows is kept, not only the rows.
+    """
+    memo = _memo_of(conn)
+    if memo is None:
+        return read()
+    found = memo.get(key)
+    if found is None:
+        value = read()
+        memo.put(key, [(value,)])
+        return value
+    kept: T = found[0][0]
+    return kept
 
 
 class _Compiled:
@@ -52,11 +128,13 @@ class Prepared:
     Parameters are converted by the columns' types, as SQLAlchemy would; result rows are not.
     """
 
-    __slots__ = ("_compiled", "_statement")
+    __slots__ = ("_compiled", "_select", "_statement")
 
     def __init__(self, statement: ClauseElement) -> None:
         self._statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        # Only a plain SELECT's rows may be kept: INSERT/UPDATE … RETURNING change what they read.
+        self._select = bool(getattr(statement, "is_select", False))
 
     def _for(self, conn: Connection) -> _Compiled:
         found = self._compiled.get(conn.dialect.name)
@@ -65,7 +143,24 @@ class Prepared:
         return found
 
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
-        """All rows for these parameters (the statement's own literals are bound as compiled)."""
+        """All rows for these parameters (the statement's own literals are bound as compiled).
+
+        The list may be shared with later calls (the read model): read it, never change it.
+        """
+        memo = _memo_of(conn)
+        if memo is None:
+            return self._fetch(conn, params)
+        if not self._select:
+            memo.clear()  # a write on a remembering connection: nothing kept can be trusted after it
+            return self._fetch(conn, params)
+        key = (self, *params.items())
+        found = memo.get(key)
+        if found is None:
+            found = self._fetch(conn, params)
+            memo.put(key, found)
+        return found
+
+    def _fetch(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         compiled = self._for(conn)
         with _cursor(conn) as cursor:
             cursor.execute(compiled.sql, compiled.bind(params))
@@ -74,6 +169,7 @@ class Prepared:
 
     def run(self, conn: Connection, **params: Any) -> int:
         """Execute a statement that returns no rows; the number of rows it changed."""
+        _forget(conn)
         compiled = self._for(conn)
         with _cursor(conn) as cursor:
             cursor.execute(compiled.sql, compiled.bind(params))
@@ -83,6 +179,7 @@ class Prepared:
         """Execute a statement that returns no rows once per parameter set."""
         if not many:
             return
+        _forget(conn)
         compiled = self._for(conn)
         with _cursor(conn) as cursor:
             cursor.executemany(compiled.sql, [compiled.bind(params) for params in many])
@@ -119,6 +216,12 @@ class PreparedIn:
         for start in range(0, len(values), self._limit):
             found.extend(self.rows(conn, values[start : start + self._limit], **params))
         return found
+
+
+def _forget(conn: Connection) -> None:
+    memo = _memo_of(conn)
+    if memo is not None:
+        memo.clear()
 
 
 def _cursor(conn: Connection) -> closing[Any]:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 
 from b24vote.domain.polls import AttachedPoll, Message
 from b24vote.storage.questions import Versioned, questions_of
-from b24vote.storage.raw import Prepared, PreparedIn
+from b24vote.storage.raw import Prepared, PreparedIn, remembered
 from b24vote.storage.rows import ATTACH_COLUMNS, POLL_COLUMNS, POLL_VERSION, attach_from, poll_from
 from b24vote.storage.tables import attaches, chat_members, messages, users, votes, webhooks
 
@@ -84,6 +84,10 @@ def _complete(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[AttachedP
 
 
 def _first(conn: Connection, statement: Prepared, **params: Any) -> AttachedPoll | None:
+    return remembered(conn, (_first, statement, *params.items()), lambda: _read_first(conn, statement, params))
+
+
+def _read_first(conn: Connection, statement: Prepared, params: dict[str, Any]) -> AttachedPoll | None:
     found = _complete(conn, statement.rows(conn, **params))
     return found[0] if found else None
 

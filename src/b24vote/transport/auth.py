@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from b24vote.errors import ErrorCode, PlatformError
 from b24vote.methods.registry import Caller
 from b24vote.storage import oauth, people, reads
+from b24vote.storage.raw import remembered
 
 __all__ = ["Credentials", "authenticate"]
 
@@ -57,12 +58,20 @@ def _webhook_caller(conn: Connection, user_part: str, code: str) -> Caller:
         raise PlatformError(ErrorCode.NO_AUTH_FOUND)
     user_id = int(user_part)
     wanted = people.hash_secret(code)
+    # Kept in the read model by the code's hash: a revoked webhook changes the database, which drops it.
+    caller = remembered(conn, (_webhook_caller, user_id, wanted), lambda: _webhook_lookup(conn, user_id, wanted))
+    if caller is None:
+        raise PlatformError(ErrorCode.NO_AUTH_FOUND)
+    return caller
+
+
+def _webhook_lookup(conn: Connection, user_id: int, wanted: str) -> Caller | None:
     found: reads.WebhookRow | None = None
     for row in reads.webhooks_of(conn, user_id):  # every row is compared, in constant time
         if hmac.compare_digest(row.code_hash, wanted):
             found = row
     if found is None or not found.user_active:
-        raise PlatformError(ErrorCode.NO_AUTH_FOUND)
+        return None
     return Caller(user_id=user_id, scopes=_scopes(found.scopes), kind="webhook", credential_id=found.id)
 
 
