@@ -117,8 +117,17 @@ class ObserveMiddleware:
         self.app = app
         self.metrics = metrics
         self.methods = methods
+        self._labels: dict[str, str] = {}  # path → label: a client repeats its few paths call after call
 
     def _label(self, path: str) -> str:
+        found = self._labels.get(path)
+        if found is None:
+            if len(self._labels) >= 4096:  # paths carry webhook codes: bounded, not a policy
+                self._labels.clear()
+            found = self._labels[path] = self._label_of(path)
+        return found
+
+    def _label_of(self, path: str) -> str:
         if path.startswith(("/rest/", "//rest/")):
             last = [p for p in path.split("/") if p]
             name = last[-1].removesuffix(".json") if last else ""
