@@ -270,7 +270,7 @@ def _post_stop_message(ctx: CallContext, target: AttachedPoll) -> None:
 def resume(ctx: CallContext, params: Params) -> list[Any]:
     target = _editable(ctx, params)
     action_uuid = _action_uuid(params)
-    polls.set_date_end(ctx.conn, target.poll.id, resume_end(ctx.now))
+    polls.set_date_end(ctx.conn, target.poll.id, resume_end(ctx.now, ctx.tz))
     _emit(
         ctx,
         target,
