@@ -105,6 +105,14 @@ def test_voters_in_the_mobile_format(hook_client: Client, live: Live) -> None:
     assert list(web["items"][0]) == ["ID", "NAME", "IMAGE", "WORK_POSITION"]
 
 
+def test_deleting_the_message_deletes_the_poll(hook_client: Client, live: Live) -> None:
+    poll = send_poll(hook_client, live.chat_id)
+    assert hook_client.im.message.delete(poll.message_id).result is True
+    with pytest.raises(BitrixAPIBadRequest) as raised:
+        hook_client.vote.attached_vote.get(attach_id=poll.attach_id).call()
+    assert raised.value.error == "ATTACH_NOT_FOUND"
+
+
 def test_response_time_block_is_parsed(hook_client: Client, live: Live) -> None:
     response = hook_client.vote.integration.im.send(live.chat_id, POLL).response
     assert response.time.duration >= 0

@@ -1,4 +1,4 @@
-"""``b24vote poll add`` (feed polls, which Bitrix24 creates only in its UI) and ``b24vote export`` (reports).
+"""``b24vote poll add`` / ``poll delete`` (feed polls, which Bitrix24 handles only in its UI) and ``b24vote export``.
 
 Each command imports the storage and report code it runs only when it runs.
 """
@@ -84,6 +84,30 @@ def poll_add(
             )
     result = {"attachId": attach_id, "voteId": vote_id}
     emit(as_json, result, orjson.dumps(result).decode())
+
+
+@poll_app.command("delete")
+def poll_delete(
+    attach_id: Annotated[int, typer.Argument(help="The attach id (attachId) of a feed poll.")],
+    database_url: DbUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Delete a feed poll with its ballots, as deleting its post does; chat polls go with im.message.delete."""
+    from b24vote.methods.vote_removal import delete_attached
+    from b24vote.storage import polls
+
+    with database(settings(database_url)) as db, db.write() as conn:
+        attach = polls.get_attach(conn, attach_id)
+        if attach is None:
+            raise fail(f"no such attach: {attach_id}")
+        if attach.module_id.lower() == "im":
+            raise fail(
+                f"attach {attach_id} is a chat poll: it goes with its message (im.message.delete, "
+                f"MESSAGE_ID={attach.entity_id})"
+            )
+        delete_attached(conn, attach)  # open results pages notice on their next re-read: no server event here
+    result = {"deleted": attach_id, "voteId": attach.vote_id}
+    emit(as_json, result, f"deleted feed poll {attach_id} (vote {attach.vote_id})")
 
 
 def export(

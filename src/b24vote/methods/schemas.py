@@ -183,6 +183,11 @@ DOCS: dict[str, MethodDoc] = {
         {"const": True},
         (_CHAT_ID, Param("USER_ID", _INTLIKE, "The member to remove", required=True, example=2)),
     ),
+    "im.message.delete": MethodDoc(
+        "Delete a message (its author, or a portal administrator); a chat poll goes with its message",
+        {"const": True},
+        (Param("MESSAGE_ID", _INTLIKE, "The message", required=True, example=1),),
+    ),
     "im.chat.user.list": MethodDoc("Member ids of a chat the caller is in ([] otherwise)", list_of(INT), (_CHAT_ID,)),
     "vote.Integration.Im.send": MethodDoc(
         "Create a poll and post it to a chat as the caller's message",
