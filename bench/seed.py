@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, text, update
 
 from b24vote.domain.poll_data import NewAnswer, NewPoll, NewQuestion
-from b24vote.domain.polls import IM_ENTITY_TYPE, IM_POLL_LIFETIME
+from b24vote.domain.polls import IM_ENTITY_TYPE, add_years
 from b24vote.storage import people, polls
 from b24vote.storage.engine import Database
 from b24vote.storage.tables import vote_answers, vote_questions, votes
@@ -87,7 +87,7 @@ def _sql(conn: Connection, statement: str) -> str:
 
 def add_poll(conn: Connection, chat_id: int, author: int, answers: int = 3) -> Poll:
     new = NewPoll((NewQuestion("Benchmark?", 1, tuple(NewAnswer(f"Answer {i}") for i in range(answers))),), 1, 1)
-    vote_id = polls.create_poll(conn, NOW, author_id=author, poll=new, date_end=NOW + IM_POLL_LIFETIME * 2)
+    vote_id = polls.create_poll(conn, NOW, author_id=author, poll=new, date_end=add_years(NOW, 20, UTC))
     message_id = people.add_message(conn, NOW, chat_id=chat_id, author_id=author, message="Benchmark?")
     attach_id = polls.add_attach(
         conn,

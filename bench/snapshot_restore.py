@@ -10,11 +10,12 @@ import argparse
 import statistics
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 from b24vote.clock import SystemClock
 from b24vote.domain.poll_data import NewAnswer, NewPoll, NewQuestion
-from b24vote.domain.polls import IM_POLL_LIFETIME
+from b24vote.domain.polls import poll_end
 from b24vote.storage import people, polls
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
@@ -32,7 +33,7 @@ def build(db: Database, ballots: int) -> int:
         voters = [people.add_user(conn, now, name=f"Voter {i}") for i in range(ballots)]
         people.add_members(conn, now, chat, [admin, *voters])
         people.add_webhook(conn, now, user_id=admin, scopes=["im", "user", "vote"])
-        vote_id = polls.create_poll(conn, now, author_id=admin, poll=POLL, date_end=now + IM_POLL_LIFETIME)
+        vote_id = polls.create_poll(conn, now, author_id=admin, poll=POLL, date_end=poll_end(now, UTC))
         poll = polls.load_poll(conn, vote_id)
         assert poll is not None
         question = poll.questions[0]

@@ -68,7 +68,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture
 def db(database: Database) -> Database:
     """The session's database, emptied before the test."""
-    wipe(database)
+    wipe(database, restart_ids=True)
     return database
 
 

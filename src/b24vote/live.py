@@ -25,7 +25,7 @@ _QUEUE_LIMIT = 256
 
 @dataclass(frozen=True, slots=True)
 class LiveEvent:
-    """One change of one poll: ``name`` is ``voting``, ``user_vote``, ``stop`` or ``resume``."""
+    """One change of one poll: ``name`` is ``voting``, ``user_vote``, ``stop``, ``resume`` or ``delete``."""
 
     name: str
     vote_id: int

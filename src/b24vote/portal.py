@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from b24vote.clock import Clock
 from b24vote.domain.people import parse_scopes
 from b24vote.domain.poll_data import parse_poll_data
-from b24vote.domain.polls import IM_ENTITY_TYPE, IM_POLL_LIFETIME
+from b24vote.domain.polls import IM_ENTITY_TYPE, poll_end
 from b24vote.methods.integration_im import post_poll
 from b24vote.storage import people, polls
 from b24vote.storage.engine import Database
@@ -55,8 +55,11 @@ def webhook_url(public_url: str, user_id: int, code: str) -> str:
     return f"{public_url.rstrip('/')}/rest/{user_id}/{code}/"
 
 
-def create_demo(db: Database, clock: Clock) -> DemoPortal:
-    """Admin user 1, two more users, a chat with all three and a webhook for user 1 — if the portal is empty."""
+def create_demo(db: Database, clock: Clock, tz: tzinfo = UTC) -> DemoPortal:
+    """An admin, two more users, a chat with all three and a webhook for the admin — if the portal is empty.
+
+    ``tz``: the portal's time zone, whose calendar the demo poll's end date follows.
+    """
     now = clock.now()
     with db.write() as conn:
         if conn.execute(select(func.count()).select_from(users)).scalar_one():
@@ -79,14 +82,14 @@ def create_demo(db: Database, clock: Clock) -> DemoPortal:
         chat = people.add_chat(conn, now, title="Demo chat", owner_id=admin)
         people.add_members(conn, now, chat, [admin, bob, cleo])
         _, code = people.add_webhook(conn, now, user_id=admin, scopes=sorted(parse_scopes(DEMO_SCOPES)), title="demo")
-        poll = _demo_poll(conn, now, author_id=admin, chat_id=chat)
+        poll = _demo_poll(conn, now, tz, author_id=admin, chat_id=chat)
     return DemoPortal(created=True, user_ids=(admin, bob, cleo), chat_id=chat, webhook_code=code, poll=poll)
 
 
-def _demo_poll(conn: Connection, now: datetime, *, author_id: int, chat_id: int) -> DemoPoll:
+def _demo_poll(conn: Connection, now: datetime, tz: tzinfo, *, author_id: int, chat_id: int) -> DemoPoll:
     """The demo chat's poll, made exactly as ``vote.Integration.Im.send`` makes one."""
     data = parse_poll_data(DEMO_POLL, chat=True)
-    vote_id = polls.create_poll(conn, now, author_id=author_id, poll=data, date_end=now + IM_POLL_LIFETIME)
+    vote_id = polls.create_poll(conn, now, author_id=author_id, poll=data, date_end=poll_end(now, tz))
     message_id = post_poll(conn, now, vote_id=vote_id, poll=data, chat_id=chat_id, author_id=author_id)
     attach = polls.find_attach_by_entity(conn, "im", IM_ENTITY_TYPE, message_id)
     stored = polls.load_poll(conn, vote_id)

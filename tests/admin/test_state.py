@@ -33,7 +33,8 @@ def test_reset_to_empty(client: TestClient, db: Database, portal: Portal) -> Non
 
 def test_reset_to_demo(client: TestClient, db: Database, portal: Portal) -> None:
     demo = admin(client, "POST", "/reset", {"seed": "demo"})
-    assert demo["seed"] == "demo" and demo["user_ids"] == [1, 2, 3] and demo["chat_id"] == 1
+    # Ids continue after the four users and two chats the reset removed: they never come back.
+    assert demo["seed"] == "demo" and demo["user_ids"] == [5, 6, 7] and demo["chat_id"] == 3
     path = demo["webhook_url"].removeprefix("http://127.0.0.1:8000")
     assert assert_envelope(client.get(path + "user.current.json"))["NAME"] == "Anna"
     with db.read() as conn:
@@ -75,8 +76,12 @@ def test_snapshot_round_trip(client: TestClient, db: Database, portal: Portal) -
     assert restored["name"] == "base"
     assert portal_rows(db) == rows
     assert _answers(client, portal, poll.attach_id) == before
-    again = send_poll(client, portal)  # ids continue right after the snapshot's rows, on both backends
-    assert (again.vote_id, again.attach_id, again.message_id) == (later.vote_id, later.attach_id, later.message_id)
+    again = send_poll(client, portal)  # ids continue past every id handed out, on both backends
+    assert (again.vote_id, again.attach_id, again.message_id) == (
+        later.vote_id + 1,
+        later.attach_id + 1,
+        later.message_id + 1,
+    )
     user = call(client, portal, "user.current")
     assert user["ID"] == str(portal.admin)  # webhooks came back too
 

@@ -47,8 +47,8 @@ def test_seed_reset_and_snapshots(db: Database, tmp_path: Path) -> None:
     assert "saved base" in run(db, "snapshot", "save", "base")
     assert run_json(db, "reset") == {"seed": "empty"}
     assert _count(db, users) == 0
-    demo = run_json(db, "reset", "--demo")
-    assert demo["user_ids"] == [1, 2, 3] and str(demo["webhook_url"]).startswith("http://127.0.0.1:8000/rest/1/")
+    demo = run_json(db, "reset", "--demo")  # ids continue after the seed's users 1-3: they never come back
+    assert demo["user_ids"] == [4, 5, 6] and str(demo["webhook_url"]).startswith("http://127.0.0.1:8000/rest/4/")
     assert "demo webhook URL" in run(db, "reset", "--demo")
     listed = run_json(db, "snapshot", "list")["snapshots"]
     assert [s["name"] for s in listed] == ["base"]  # type: ignore[index, union-attr]

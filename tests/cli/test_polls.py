@@ -131,6 +131,31 @@ def test_poll_add_plain_output_and_errors(db: Database, portal: Portal, tmp_path
     assert "QUESTIONS" in fails(db, "poll", "add", "--entity-id", "3", "--from", _poll_file(tmp_path, [1, 2]))
 
 
+def test_poll_delete_removes_a_feed_poll_with_its_ballots(
+    app_client: TestClient, portal: Portal, db: Database, tmp_path: Path, live_clock: FrozenClock
+) -> None:
+    poll_file = _poll_file(tmp_path)
+    made = orjson.loads(run(db, "poll", "add", "--entity-id", "77", "--from", poll_file, "--json"))
+    attach = call(app_client, portal.url("vote.AttachedVote.get", portal.bob_hook), attachId=made["attachId"])["attach"]
+    cast(app_client, portal.bob_hook, attach, "Горы", "Гитару")
+    assert orjson.loads(run(db, "poll", "delete", str(made["attachId"]), "--json")) == {
+        "deleted": made["attachId"],
+        "voteId": made["voteId"],
+    }
+    by_entity = {"moduleId": "blog", "entityType": BLOG_ENTITY_TYPE, "entityId": 77}
+    for address in ({"attachId": made["attachId"]}, by_entity):
+        resp = app_client.post(portal.url("vote.AttachedVote.get"), json=address)
+        assert resp.status_code == 400 and resp.json()["error"] == "ATTACH_NOT_FOUND"
+    assert app_client.get(attach["resultUrl"]).status_code == 404
+    # The post may get a new poll; a deleted or unknown attach, or a chat poll, is refused.
+    again = orjson.loads(run(db, "poll", "add", "--entity-id", "77", "--from", poll_file, "--json"))
+    assert f"deleted feed poll {again['attachId']}" in run(db, "poll", "delete", str(again["attachId"]))
+    assert f"no such attach: {made['attachId']}" in fails(db, "poll", "delete", str(made["attachId"]))
+    chat = chat_poll(app_client, portal, [("Чат?", 0, ["Да", "Нет"])])
+    refused = fails(db, "poll", "delete", str(chat["ID"]))
+    assert f"chat poll: it goes with its message (im.message.delete, MESSAGE_ID={chat['entityId']})" in refused
+
+
 @pytest.mark.parametrize("fmt", ["xls", "csv"])
 def test_export_writes_the_bytes_the_api_sends(
     app_client: TestClient, portal: Portal, db: Database, tmp_path: Path, fmt: str

@@ -92,6 +92,27 @@ def test_every_vote_method_over_a_webhook(hook_client: Client, live: Live) -> No
     assert raised.value.response.headers["Content-Disposition"].startswith("attachment;filename=vote")
 
 
+def test_voters_in_the_mobile_format(hook_client: Client, live: Live) -> None:
+    vote = hook_client.vote.attached_vote
+    poll = send_poll(hook_client, live.chat_id)
+    vote.vote({poll.question_id: [poll.answer_ids[1]]}, attach_id=poll.attach_id).call()
+    with_voted = vote.get_with_voted(attach_id=poll.attach_id, user_for_mobile_format=True).result
+    ((voter,),) = with_voted["voted"].values()
+    assert (voter["id"], voter["link"], voter["isAdmin"]) == (1, "/company/personal/user/1/", True)
+    items = vote.get_answer_voted(poll.answer_ids[1], attach_id=poll.attach_id, user_for_mobile_format=True).result
+    assert items["items"] == [voter]
+    web = vote.get_answer_voted(poll.answer_ids[1], attach_id=poll.attach_id, user_for_mobile_format=False).result
+    assert list(web["items"][0]) == ["ID", "NAME", "IMAGE", "WORK_POSITION"]
+
+
+def test_deleting_the_message_deletes_the_poll(hook_client: Client, live: Live) -> None:
+    poll = send_poll(hook_client, live.chat_id)
+    assert hook_client.im.message.delete(poll.message_id).result is True
+    with pytest.raises(BitrixAPIBadRequest) as raised:
+        hook_client.vote.attached_vote.get(attach_id=poll.attach_id).call()
+    assert raised.value.error == "ATTACH_NOT_FOUND"
+
+
 def test_response_time_block_is_parsed(hook_client: Client, live: Live) -> None:
     response = hook_client.vote.integration.im.send(live.chat_id, POLL).response
     assert response.time.duration >= 0

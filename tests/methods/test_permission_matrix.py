@@ -38,6 +38,7 @@ CONNECTOR = "Bitrix\\Vote\\Attachment\\ImMessageConnector"
 OK, EMPTY = "ok", "empty"  # a success; a success whose result is []
 RD, NF, ED = "read-denied", "not-found", "edit-denied"  # the vote module's access errors
 WR, SD = "wrong-request", "send-denied"  # im.chat.user.* refusals; Im.send to a chat the caller is not in
+CE = "cant-edit"  # im.message.delete by someone who is neither the message's author nor a portal admin
 NA, EX, IT, SC = "no-auth", "expired", "invalid-token", "scope"  # platform errors before the method runs
 
 ERRORS: dict[str, tuple[str, int, str | None]] = {
@@ -46,6 +47,7 @@ ERRORS: dict[str, tuple[str, int, str | None]] = {
     ED: ("403", 400, "Access denied."),
     WR: ("WRONG_REQUEST", 400, None),
     SD: ("0", 400, None),
+    CE: ("CANT_EDIT_MESSAGE", 403, "Time has expired for modification or you don't have access"),
     NA: ("NO_AUTH_FOUND", 401, "Wrong authorization data"),
     EX: ("expired_token", 401, "The access token provided has expired"),
     IT: ("invalid_token", 401, "Unable to get application by token"),
@@ -71,6 +73,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "im.chat.user.add":                (OK, OK, WR, WR, WR, WR, WR, OK, *_VOTE_TAIL),
     "im.chat.user.delete":             (OK, WR, WR, WR, WR, WR, WR, OK, *_VOTE_TAIL),
     "im.chat.user.list":               (OK, OK, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, OK, *_VOTE_TAIL),
+    "im.message.delete":               (OK, CE, CE, CE, CE, CE, CE, OK, *_VOTE_TAIL),
     "method.get":                      (*_EVERYONE, *_OPEN_TAIL),
     "methods":                         (*_EVERYONE, *_OPEN_TAIL),
     "scope":                           (*_EVERYONE, *_OPEN_TAIL),
@@ -187,6 +190,7 @@ def _params(method: str, caller: Caller, poll: ChatPoll, world: World, fresh_use
         "im.chat.user.add": {"CHAT_ID": portal.chat, "USERS": [fresh_user]},
         "im.chat.user.delete": {"CHAT_ID": portal.chat, "USER_ID": portal.cleo},
         "im.chat.user.list": {"CHAT_ID": portal.chat},
+        "im.message.delete": {"MESSAGE_ID": poll.message_id},
         "method.get": {"name": "user.current"},
         "vote.AttachedVote.getAnswerVoted": {**address, "answerId": poll.answer_ids[0]},
         "vote.AttachedVote.getMany": {

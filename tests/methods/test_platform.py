@@ -41,6 +41,7 @@ def test_methods(app_client: TestClient, portal: Portal) -> None:
         "im.chat.user.add",
         "im.chat.user.delete",
         "im.chat.user.list",
+        "im.message.delete",
     ]
     assert "im.chat.add" in call(app_client, portal, "methods", portal.narrow_hook, full=True)
     assert set(call(app_client, portal, "methods", scope="")) >= {"scope", "methods", "method.get"}

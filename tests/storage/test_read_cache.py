@@ -57,24 +57,19 @@ def test_a_second_app_on_the_same_database_sees_the_other_ones_votes(
         assert after["isVoted"] is True and after["canVote"] is False
 
 
-def test_a_reset_that_reuses_every_id_under_a_frozen_clock_shows_the_new_poll(
-    settings: Settings, db: Database, clock: FrozenClock
+def test_a_restore_that_brings_a_poll_back_under_a_frozen_clock_shows_its_restored_counters(
+    settings: Settings, db: Database, clock: FrozenClock, portal: Portal
 ) -> None:
-    # Same ids, same timestamps, same texts: only the version tells the two polls apart.
+    # The same ids, timestamps and texts before and after: only the version tells the two states apart.
     with admin_client(settings, db, clock) as client:
-        results = []
-        for voted in (True, False):
-            demo = admin(client, "POST", "/reset", {"seed": "demo"})
-            hook = demo["webhook_url"].removeprefix("http://127.0.0.1:8000").rstrip("/")
-            portal = Portal(admin=1, bob=2, cleo=3, outsider=0, chat=demo["chat_id"], other_chat=0, hook=hook,
-                            bob_hook=hook, outsider_hook=hook, narrow_hook=hook)  # fmt: skip
-            poll = send_poll(client, portal, chat=demo["chat_id"])
-            if voted:
-                cast(client, portal, poll, poll.answer_ids[0])
-            attach = call(client, portal, "vote.AttachedVote.get", attachId=poll.attach_id)["attach"]
-            results.append((poll.attach_id, _counters(attach), attach["isVoted"]))
-    assert results[0][0] == results[1][0]
-    assert results == [(results[0][0], (1, [1, 0, 0]), True), (results[0][0], (0, [0, 0, 0]), False)]
+        poll = send_poll(client, portal)
+        admin(client, "POST", "/snapshots/unvoted")
+        cast(client, portal, poll, poll.answer_ids[0])
+        voted = call(client, portal, "vote.AttachedVote.get", attachId=poll.attach_id)["attach"]
+        admin(client, "POST", "/snapshots/unvoted/restore")
+        restored = call(client, portal, "vote.AttachedVote.get", attachId=poll.attach_id)["attach"]
+    assert (_counters(voted), voted["isVoted"]) == ((1, [1, 0, 0]), True)
+    assert (_counters(restored), restored["isVoted"]) == ((0, [0, 0, 0]), False)
 
 
 def test_rows_changed_without_a_new_version_are_a_miss_only_when_the_version_moves(

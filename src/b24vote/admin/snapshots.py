@@ -24,6 +24,7 @@ from b24vote.storage.snapshots import (
 )
 
 if TYPE_CHECKING:
+    from b24vote.config import Settings
     from b24vote.state import AppState
 
 __all__ = ["delete", "listing", "reset", "reset_database", "restore", "save", "valid_name"]
@@ -31,15 +32,18 @@ __all__ = ["delete", "listing", "reset", "reset_database", "restore", "save", "v
 SEEDS = ("empty", "demo")
 
 
-def reset_database(db: Database, clock: Clock, public_url: str, *, demo: bool) -> dict[str, Any]:
+def reset_database(db: Database, clock: Clock, settings: Settings, *, demo: bool) -> dict[str, Any]:
     """Empty every portal table (snapshots and ``b24_settings`` stay); with ``demo``, add the demo portal."""
     wipe(db)
     if not demo:
         return {"seed": "empty"}
-    portal = create_demo(db, clock)
+    portal = create_demo(db, clock, settings.timezone)
     if portal.webhook_code is None:  # pragma: no cover - the portal was emptied a moment ago
         raise RuntimeError("the demo portal was not created on an empty database")
-    return {"seed": "demo", **demo_summary(portal, webhook_url(public_url, portal.user_ids[0], portal.webhook_code))}
+    return {
+        "seed": "demo",
+        **demo_summary(portal, webhook_url(settings.public_url, portal.user_ids[0], portal.webhook_code)),
+    }
 
 
 def valid_name(name: str) -> str:
@@ -49,7 +53,7 @@ def valid_name(name: str) -> str:
 
 
 def _forget_counters(state: AppState) -> None:
-    """Limit counters belong to credentials whose ids a reset or restore hands out again."""
+    """Limit counters belong to credentials: after a reset they are gone, after a restore back as they were."""
     state.limits.store.clear()
 
 
@@ -67,9 +71,7 @@ async def reset(request: Request) -> Response:
     if isinstance(state.clock, ControllableClock):
         state.clock.reset()
     state.controls.faults.clear()
-    result = await run_in_threadpool(
-        reset_database, state.db, state.clock, state.settings.public_url, demo=seed == "demo"
-    )
+    result = await run_in_threadpool(reset_database, state.db, state.clock, state.settings, demo=seed == "demo")
     await run_in_threadpool(_forget_counters, state)
     state.controls.journal.clear()
     return reply(result)

@@ -50,7 +50,7 @@ def reset(
 
     found = settings(database_url)
     with database(found) as db:
-        result = reset_database(db, SystemClock(), found.public_url, demo=demo)
+        result = reset_database(db, SystemClock(), found, demo=demo)
     text = "portal emptied" + (f"; demo webhook URL: {result['webhook_url']}" if demo else "")
     emit(as_json, result, text)
 

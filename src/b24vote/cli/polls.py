@@ -1,4 +1,4 @@
-"""``b24vote poll add`` (feed polls, which Bitrix24 creates only in its UI) and ``b24vote export`` (reports).
+"""``b24vote poll add`` / ``poll delete`` (feed polls, which Bitrix24 handles only in its UI) and ``b24vote export``.
 
 Each command imports the storage and report code it runs only when it runs.
 """
@@ -15,7 +15,7 @@ import typer
 
 from b24vote.cli._common import DbUrl, Json, database, emit, fail, now, settings
 from b24vote.domain.poll_data import PollDataError, parse_poll_data
-from b24vote.domain.polls import BLOG_ENTITY_TYPE, IM_POLL_LIFETIME
+from b24vote.domain.polls import BLOG_ENTITY_TYPE, poll_end
 
 __all__ = ["export", "poll_app"]
 
@@ -23,8 +23,6 @@ poll_app = typer.Typer(help="Polls.")
 
 
 FEED_MODULES = ("blog",)
-# A feed poll stays open as long as a chat poll does: ten years.
-FEED_POLL_LIFETIME = IM_POLL_LIFETIME
 
 
 def _read_poll_file(path: Path) -> dict[str, Any]:
@@ -63,14 +61,17 @@ def poll_add(
     except PollDataError as exc:
         message = texts.IM_SEND.get(exc.key, exc.key).format(detail=exc.detail)
         raise fail(f"{source}: {exc.key}: {message}") from exc
-    with database(settings(database_url)) as db:
+    found = settings(database_url)
+    with database(found) as db:
         when = now()
         with db.write() as conn:
             if people.get_user(conn, author) is None:
                 raise fail(f"no such user: {author}")
             if polls.find_attach_by_entity(conn, module, BLOG_ENTITY_TYPE, entity_id) is not None:
                 raise fail(f"{module} post {entity_id} has a poll already")
-            vote_id = polls.create_poll(conn, when, author_id=author, poll=new_poll, date_end=when + FEED_POLL_LIFETIME)
+            # A feed poll stays open as long as a chat poll does: ten calendar years.
+            end = poll_end(when, found.timezone)
+            vote_id = polls.create_poll(conn, when, author_id=author, poll=new_poll, date_end=end)
             attach_id = polls.add_attach(
                 conn,
                 when,
@@ -83,6 +84,30 @@ def poll_add(
             )
     result = {"attachId": attach_id, "voteId": vote_id}
     emit(as_json, result, orjson.dumps(result).decode())
+
+
+@poll_app.command("delete")
+def poll_delete(
+    attach_id: Annotated[int, typer.Argument(help="The attach id (attachId) of a feed poll.")],
+    database_url: DbUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Delete a feed poll with its ballots, as deleting its post does; chat polls go with im.message.delete."""
+    from b24vote.methods.vote_removal import delete_attached
+    from b24vote.storage import polls
+
+    with database(settings(database_url)) as db, db.write() as conn:
+        attach = polls.get_attach(conn, attach_id)
+        if attach is None:
+            raise fail(f"no such attach: {attach_id}")
+        if attach.module_id.lower() == "im":
+            raise fail(
+                f"attach {attach_id} is a chat poll: it goes with its message (im.message.delete, "
+                f"MESSAGE_ID={attach.entity_id})"
+            )
+        delete_attached(conn, attach)  # open results pages notice on their next re-read: no server event here
+    result = {"deleted": attach_id, "voteId": attach.vote_id}
+    emit(as_json, result, f"deleted feed poll {attach_id} (vote {attach.vote_id})")
 
 
 def export(

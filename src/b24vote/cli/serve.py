@@ -114,7 +114,7 @@ def init(
         if not demo:
             emit(as_json, {"database": found.database_url}, f"database ready: {found.database_url}")
             return
-        portal = create_demo(db, SystemClock())
+        portal = create_demo(db, SystemClock(), found.timezone)
         if not portal.created or portal.webhook_code is None:
             emit(
                 as_json,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum
 from typing import Any
@@ -17,7 +17,7 @@ __all__ = [
     "BLOG_ENTITY_TYPE",
     "HIDE_RESULT",
     "IM_ENTITY_TYPE",
-    "IM_POLL_LIFETIME",
+    "IM_POLL_YEARS",
     "MULTIPLE_CHOICE",
     "Anonymity",
     "Answer",
@@ -29,12 +29,14 @@ __all__ = [
     "Poll",
     "Question",
     "UserBallot",
+    "add_years",
     "is_finished",
     "is_open",
     "listed_voters",
     "missing_required",
     "normalise_ballot",
     "percent",
+    "poll_end",
     "recounted",
     "resume_end",
 ]
@@ -45,9 +47,9 @@ BLOG_ENTITY_TYPE = "Bitrix\\Vote\\Attachment\\BlogPostConnector"
 ALLOW_REVOTE = 1
 HIDE_RESULT = 2
 
-# Chat polls end ten years after creation; `resume` reopens for one year only.
-IM_POLL_LIFETIME = timedelta(days=3652)
-RESUME_LIFETIME = timedelta(days=365)
+# Chat polls end ten calendar years after creation; `resume` reopens for one calendar year only.
+IM_POLL_YEARS = 10
+RESUME_YEARS = 1
 
 
 class Anonymity(IntEnum):
@@ -204,8 +206,28 @@ def is_finished(poll: Poll, now: datetime) -> bool:
     return poll.date_end <= now
 
 
-def resume_end(now: datetime) -> datetime:
-    return now + RESUME_LIFETIME
+def add_years(moment: datetime, years: int, tz: tzinfo) -> datetime:
+    """``moment`` plus calendar years on the portal's calendar, as PHP's ``DateTime::add`` counts them.
+
+    The same wall time on the same day ``years`` later in the portal's time zone; 29 February of a year without
+    one overflows to 1 March, as PHP normalises the date (notes/vote-semantics.md §4.1, §4.8).
+    """
+    local = moment.astimezone(tz)
+    try:
+        moved = local.replace(year=local.year + years)
+    except ValueError:  # 29 February, and the target year has none
+        moved = local.replace(year=local.year + years, month=3, day=1)
+    return moved.astimezone(moment.tzinfo)
+
+
+def poll_end(now: datetime, tz: tzinfo) -> datetime:
+    """When a new chat (or feed) poll ends: ten calendar years from now."""
+    return add_years(now, IM_POLL_YEARS, tz)
+
+
+def resume_end(now: datetime, tz: tzinfo) -> datetime:
+    """The end ``resume`` sets: one calendar year from now (not the ten a new poll gets)."""
+    return add_years(now, RESUME_YEARS, tz)
 
 
 def _ids(value: Any) -> list[Any]:

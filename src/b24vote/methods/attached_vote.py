@@ -6,6 +6,7 @@ doc pages, docs/compatibility.md says how.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -26,7 +27,14 @@ from b24vote.methods import vote_texts as texts
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Page, registry
 from b24vote.methods.vote_access import can_edit, can_read, int_value, require_payload, resolve_readable
-from b24vote.methods.vote_format import Touched, answer_map, format_attach, voter_dto, voting_questions
+from b24vote.methods.vote_format import (
+    Touched,
+    answer_map,
+    format_attach,
+    mobile_voter_dto,
+    voter_dto,
+    voting_questions,
+)
 from b24vote.storage import ballots, people, polls, reads
 
 __all__: list[str] = []
@@ -110,10 +118,16 @@ def get_many(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     return {"items": [format_attach(ctx, t, ballot=found.get(t.poll.id)) for t in targets]}
 
 
+def _voter_shape(params: Params) -> Callable[[User], dict[str, Any]]:
+    """How voters are listed: the web's four fields, or the mobile app's user with ``userForMobileFormat``."""
+    return mobile_voter_dto if params.boolean("userForMobileFormat") else voter_dto
+
+
 @registry.add("vote.AttachedVote.getWithVoted", scope="vote")
 def get_with_voted(ctx: CallContext, params: Params) -> dict[str, Any]:
     target = resolve_readable(ctx, params, signed_grants_read=True)
     page_size = min(max(params.integer("pageSize", 10), 1), 50)
+    shape = _voter_shape(params)
     voted: dict[str, list[dict[str, Any]]] = {}
     for question in target.poll.questions:
         for answer in question.answers:
@@ -121,7 +135,7 @@ def get_with_voted(ctx: CallContext, params: Params) -> dict[str, Any]:
                 continue
             ids = ballots.voters_of_answer(ctx.conn, answer.id, offset=0, limit=page_size)
             users = people.get_users_by_ids(ctx.conn, ids)
-            listed = [voter_dto(users[uid]) for uid in ids if uid in users]
+            listed = [shape(users[uid]) for uid in ids if uid in users]
             if listed:
                 voted[str(answer.id)] = listed
     return {"attach": format_attach(ctx, target, ballot=_caller_ballot(ctx, target)), "voted": voted or []}
@@ -143,7 +157,8 @@ def get_answer_voted(ctx: CallContext, params: Params) -> Page:
     total = listed_voters(target.poll, answer)  # the materialised counter, never a COUNT over the ballots
     ids = ballots.voters_of_answer(ctx.conn, answer_id, offset=offset, limit=PAGE_SIZE, total=total)
     users = people.get_users_by_ids(ctx.conn, ids)
-    items = [voter_dto(users[uid]) for uid in ids if uid in users]
+    shape = _voter_shape(params)
+    items = [shape(users[uid]) for uid in ids if uid in users]
     after = offset + len(ids)
     return Page({"items": items}, total=total, next=after if after < total else None)
 
@@ -270,7 +285,7 @@ def _post_stop_message(ctx: CallContext, target: AttachedPoll) -> None:
 def resume(ctx: CallContext, params: Params) -> list[Any]:
     target = _editable(ctx, params)
     action_uuid = _action_uuid(params)
-    polls.set_date_end(ctx.conn, target.poll.id, resume_end(ctx.now))
+    polls.set_date_end(ctx.conn, target.poll.id, resume_end(ctx.now, ctx.tz))
     _emit(
         ctx,
         target,

@@ -1,4 +1,4 @@
-"""Chats (scope ``im``): im.chat.add, im.chat.get, im.chat.user.add/delete/list.
+"""Chats and messages (scope ``im``): im.chat.add, im.chat.get, im.chat.user.add/delete/list, im.message.delete.
 
 Parameter names are case-insensitive here, as in the im module's REST service.
 """
@@ -10,6 +10,7 @@ from typing import Any
 from b24vote.errors import MethodError
 from b24vote.methods.params import Params, php_int
 from b24vote.methods.registry import CallContext, registry
+from b24vote.methods.vote_removal import delete_polls_of_message
 from b24vote.storage import people
 
 __all__: list[str] = []
@@ -143,3 +144,26 @@ def chat_user_list(ctx: CallContext, params: Params) -> list[int]:
     if not people.is_member(ctx.conn, chat_id, ctx.caller.user_id):
         return []  # no access and no such chat look the same: an empty list, no error
     return people.chat_member_ids(ctx.conn, chat_id)
+
+
+@registry.add("im.message.delete", scope="im", write=True)
+def message_delete(ctx: CallContext, params: Params) -> bool:
+    """Delete a chat message and the poll it holds (bitrix24-docs-en/chats/im-message-delete.md)."""
+    # The error texts are the im module's own, in English on every portal.
+    raw = params.raw("MESSAGE_ID", any_case=True)
+    message_id = php_int(raw if raw is not None else params.raw("ID", any_case=True))
+    if message_id <= 0:
+        raise MethodError("MESSAGE_ID_ERROR", "Message ID can't be empty")
+    message = people.get_message(ctx.conn, message_id)
+    caller = ctx.caller.user_id
+    user = people.get_user(ctx.conn, caller)
+    allowed = message is not None and (
+        (message.author_id == caller and people.is_member(ctx.conn, message.chat_id, caller))
+        or (user is not None and user.is_admin)
+    )
+    if not allowed:
+        raise MethodError("CANT_EDIT_MESSAGE", "Time has expired for modification or you don't have access", 403)
+    for event in delete_polls_of_message(ctx.conn, message_id):
+        ctx.emit(event)
+    people.delete_message(ctx.conn, message_id)
+    return True

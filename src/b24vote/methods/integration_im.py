@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Connection
 
 from b24vote.domain.poll_data import NewPoll, PollDataError, parse_poll_data
-from b24vote.domain.polls import IM_ENTITY_TYPE, IM_POLL_LIFETIME
+from b24vote.domain.polls import IM_ENTITY_TYPE, poll_end
 from b24vote.errors import MethodError
 from b24vote.methods import vote_texts as texts
 from b24vote.methods.params import Params
@@ -110,7 +110,7 @@ def send(ctx: CallContext, params: Params) -> dict[str, int]:
         raise _fail(exc.key, exc.detail) from exc
     # The vote is saved before the message is posted, so a repeated template id still leaves a new poll
     # behind and answers with the earlier message, as the real server does.
-    vote_id = polls.create_poll(ctx.conn, ctx.now, author_id=user_id, poll=poll, date_end=ctx.now + IM_POLL_LIFETIME)
+    vote_id = polls.create_poll(ctx.conn, ctx.now, author_id=user_id, poll=poll, date_end=poll_end(ctx.now, ctx.tz))
     earlier = _earlier_message(ctx, template)
     if earlier is not None:
         return {"messageId": earlier, "voteId": vote_id}

@@ -161,6 +161,36 @@ _ATTACH = obj(
 )
 
 _VOTER = obj({"ID": INT, "NAME": STR, "IMAGE": _either("string", "null"), "WORK_POSITION": STR})
+_NULL_STR = _either("string", "null")
+_NULL_BOOL = _either("boolean", "null")
+# userForMobileFormat=true: the mobile module's user object instead (docs/compatibility.md).
+_MOBILE_VOTER = obj(
+    {
+        "id": INT,
+        "login": _NULL_STR,
+        "name": _NULL_STR,
+        "lastName": _NULL_STR,
+        "secondName": _NULL_STR,
+        "fullName": _NULL_STR,
+        "email": _NULL_STR,
+        "workPhone": _NULL_STR,
+        "workPosition": _NULL_STR,
+        "link": _NULL_STR,
+        "avatarSizeOriginal": _NULL_STR,
+        "avatarSize100": _NULL_STR,
+        "isAdmin": _NULL_BOOL,
+        "isRootAdmin": _NULL_BOOL,
+        "isCollaber": _NULL_BOOL,
+        "isExtranet": _NULL_BOOL,
+        "isGuest": _NULL_BOOL,
+        "personalMobile": _NULL_STR,
+        "personalPhone": _NULL_STR,
+        "lastActivityDate": _NULL_STR,
+        "timezone": {"type": ["object", "null"]},
+        "personalGender": _NULL_STR,
+        "dateRegister": _either("integer", "null"),
+    }
+)
 
 _USER = obj(
     {
@@ -208,6 +238,7 @@ COMPONENTS: dict[str, Schema] = {
     "Answer": _ANSWER,
     "Choice": _CHOICE,
     "Voter": _VOTER,
+    "MobileVoter": _MOBILE_VOTER,
     "User": _USER,
     "Token": _TOKEN,
 }

@@ -66,6 +66,13 @@ _ADDRESS = (
     Param("signedAttachId", STR, "`<attachId>.<signature>` or the 16-character code of `resultUrl`: grants reading"),
 )
 _ACTION = Param("actionUuid", STR, "Echoed in the live events; never de-duplicates")
+_MOBILE = Param(
+    "userForMobileFormat",
+    {"type": ["boolean", "string", "integer"]},
+    "true: list voters as the mobile app's user objects",
+    example=True,
+)
+_VOTERS: Schema = {"anyOf": [ref("Voter"), ref("MobileVoter")]}
 _ATTACH_RESULT = obj({"attach": ref("Attach")})
 _BALLOT: Schema = {
     "type": "object",
@@ -176,6 +183,11 @@ DOCS: dict[str, MethodDoc] = {
         {"const": True},
         (_CHAT_ID, Param("USER_ID", _INTLIKE, "The member to remove", required=True, example=2)),
     ),
+    "im.message.delete": MethodDoc(
+        "Delete a message (its author, or a portal administrator); a chat poll goes with its message",
+        {"const": True},
+        (Param("MESSAGE_ID", _INTLIKE, "The message", required=True, example=1),),
+    ),
     "im.chat.user.list": MethodDoc("Member ids of a chat the caller is in ([] otherwise)", list_of(INT), (_CHAT_ID,)),
     "vote.Integration.Im.send": MethodDoc(
         "Create a poll and post it to a chat as the caller's message",
@@ -210,16 +222,17 @@ DOCS: dict[str, MethodDoc] = {
     ),
     "vote.AttachedVote.getWithVoted": MethodDoc(
         "A poll with the first voters of each answer (none for anonymous polls)",
-        obj({"attach": ref("Attach"), "voted": or_empty(id_map(list_of(ref("Voter"))))}),
-        (*_ADDRESS, Param("pageSize", _INTLIKE, "Voters per answer, 1–50 (default 10)")),
+        obj({"attach": ref("Attach"), "voted": or_empty(id_map(list_of(_VOTERS)))}),
+        (*_ADDRESS, Param("pageSize", _INTLIKE, "Voters per answer, 1–50 (default 10)"), _MOBILE),
     ),
     "vote.AttachedVote.getAnswerVoted": MethodDoc(
         "The voters of one answer, 50 a page (none for anonymous polls)",
-        obj({"items": list_of(ref("Voter"))}),
+        obj({"items": list_of(_VOTERS)}),
         (
             *_ADDRESS,
             Param("answerId", _INTLIKE, "An answer of this poll", required=True, example=1),
             Param("start", _INTLIKE, "Offset of the page"),
+            _MOBILE,
         ),
         paged=True,
     ),

@@ -19,7 +19,15 @@ from b24vote.domain.signing import sign_attach
 from b24vote.methods.registry import CallContext
 from b24vote.methods.vote_access import can_edit, can_read
 
-__all__ = ["Touched", "download_url", "format_attach", "result_url", "voter_dto", "voting_questions"]
+__all__ = [
+    "Touched",
+    "download_url",
+    "format_attach",
+    "mobile_voter_dto",
+    "result_url",
+    "voter_dto",
+    "voting_questions",
+]
 
 DOWNLOAD_PATH = "/bitrix/services/main/ajax.php?action=vote.AttachedVote.download&SITE_ID=s1&signedAttachId="
 
@@ -170,6 +178,39 @@ def voter_dto(user: User) -> dict[str, Any]:
         "NAME": user.full_name,
         "IMAGE": user.personal_photo,
         "WORK_POSITION": user.work_position,
+    }
+
+
+def mobile_voter_dto(user: User) -> dict[str, Any]:
+    """A voter as getWithVoted and getAnswerVoted list them with ``userForMobileFormat``: the mobile app's user.
+
+    The mobile module's user object (notes/vote-semantics.md §4.4; its fields and order in docs/compatibility.md),
+    camelCase keys, every one present; what b24vote does not keep about a user is null.
+    """
+    return {
+        "id": user.id,
+        "login": user.email or None,
+        "name": user.name,
+        "lastName": user.last_name,
+        "secondName": user.second_name,
+        "fullName": user.full_name,
+        "email": user.email,
+        "workPhone": None,
+        "workPosition": user.work_position,
+        "link": f"/company/personal/user/{user.id}/",
+        "avatarSizeOriginal": user.personal_photo,
+        "avatarSize100": user.personal_photo,
+        "isAdmin": user.is_admin,
+        "isRootAdmin": False,
+        "isCollaber": False,
+        "isExtranet": False,
+        "isGuest": False,
+        "personalMobile": None,
+        "personalPhone": None,
+        "lastActivityDate": None,
+        "timezone": None,
+        "personalGender": None,
+        "dateRegister": int(user.date_register.timestamp()),
     }
 
 

@@ -7,9 +7,9 @@ first, and most find nothing to do.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from b24vote.storage.engine import Database
@@ -21,7 +21,7 @@ __all__ = ["HEAD_REVISION", "current_revision", "head_revision", "migrate"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision; tests/storage/test_migrations.py checks it against Alembic's own answer.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 # Any fixed 64-bit number; every b24vote process takes the same lock before migrating PostgreSQL.
 _PG_LOCK_KEY = 0x62323476_6F7465
 
@@ -67,6 +67,8 @@ def migrate(db: Database) -> None:
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
             conn.commit()
+        else:
+            _sqlite_foreign_keys(conn, on=False)
         try:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
@@ -75,3 +77,20 @@ def migrate(db: Database) -> None:
             if db.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
                 conn.commit()
+            else:
+                _sqlite_foreign_keys(conn, on=True)
+
+
+def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Switch SQLite's foreign keys for this connection (outside a transaction, where the pragma works).
+
+    Off while migrating: a batch-mode rebuild drops and renames tables that others refer to, and a DROP TABLE
+    with foreign keys on would first delete the rows, cascading into the referring tables.
+    """
+    if on:
+        problems = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+        conn.rollback()
+        if problems:
+            raise RuntimeError(f"the migration left rows without their parents: {problems[:5]}")
+    driver: Any = conn.connection.dbapi_connection
+    driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
 
 from b24vote.domain.people import Chat, User
+from b24vote.domain.polls import Message
 from b24vote.storage.raw import Prepared, PreparedIn, utc
 from b24vote.storage.tables import chat_members, chats, messages, settings_kv, users, webhooks
 
@@ -22,9 +23,11 @@ __all__ = [
     "add_user",
     "add_webhook",
     "chat_member_ids",
+    "delete_message",
     "find_chat_by_entity",
     "find_users",
     "get_chat",
+    "get_message",
     "get_or_create_setting",
     "get_user",
     "get_users_by_ids",
@@ -245,6 +248,19 @@ def add_message(
         .returning(messages.c.id)
     )
     return int(result.scalar_one())
+
+
+def get_message(conn: Connection, message_id: int) -> Message | None:
+    """The chat message with this id: its chat and author."""
+    row = conn.execute(
+        select(messages.c.id, messages.c.chat_id, messages.c.author_id).where(messages.c.id == message_id)
+    ).first()
+    return Message(int(row.id), int(row.chat_id), int(row.author_id)) if row is not None else None
+
+
+def delete_message(conn: Connection, message_id: int) -> None:
+    """Remove a chat message (its templateId UUID goes with it)."""
+    conn.execute(delete(messages).where(messages.c.id == message_id))
 
 
 def hash_secret(secret: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from b24vote.domain import polls as domain
@@ -17,7 +17,16 @@ from b24vote.storage.ballots import BallotRows, remove_ballot, store_ballot
 from b24vote.storage.questions import questions_of, remember_questions
 from b24vote.storage.raw import Prepared
 from b24vote.storage.rows import ATTACH_COLUMNS, POLL_COLUMNS, POLL_VERSION, attach_from, poll_from
-from b24vote.storage.tables import attaches, message_uuids, vote_answers, vote_questions, votes
+from b24vote.storage.tables import (
+    attaches,
+    ballot_answers,
+    ballot_questions,
+    ballots,
+    message_uuids,
+    vote_answers,
+    vote_questions,
+    votes,
+)
 
 __all__ = [
     "add_attach",
@@ -25,6 +34,7 @@ __all__ = [
     "count",
     "create_poll",
     "delete_ballot",
+    "delete_poll",
     "find_attach_by_entity",
     "get_attach",
     "insert_ballot",
@@ -152,6 +162,19 @@ def load_poll(conn: Connection, vote_id: int) -> Poll | None:
     if not found:
         return None
     return poll_from(found[0], 0, questions_of(conn, {vote_id: found[0][POLL_VERSION]}))
+
+
+def delete_poll(conn: Connection, vote_id: int) -> None:
+    """Remove a poll with everything it holds: its ballots, counters, questions, answers and attaches.
+
+    Children first, in the caller's transaction: nothing of the poll is left, whatever the foreign keys do.
+    """
+    its_ballots = select(ballots.c.id).where(ballots.c.vote_id == vote_id)
+    for child in (ballot_answers, ballot_questions):  # by ballot: the index both tables have
+        conn.execute(delete(child).where(child.c.ballot_id.in_(its_ballots)))
+    for table in (ballots, vote_answers, vote_questions, attaches):
+        conn.execute(delete(table).where(table.c.vote_id == vote_id))
+    conn.execute(delete(votes).where(votes.c.id == vote_id))
 
 
 def _counter_update(table: Any) -> Prepared:

@@ -1,8 +1,9 @@
 """Named snapshots of the whole portal, kept inside the database as copies of every table.
 
 Saving copies each portal table with ``CREATE TABLE … AS SELECT *`` (SQLite and PostgreSQL both have it);
-restoring empties the portal tables, children first, and copies the rows back, parents first, then puts each
-id sequence right after the restored rows, so new ids continue where the snapshot left off. Each operation is
+restoring empties the portal tables, children first, and copies the rows back, parents first, with their ids.
+The id counters are never moved back: new ids continue after the highest id ever handed out, so an id given to a
+row after the snapshot is not given to another row after the restore. Each operation is
 one transaction. ``b24_settings`` (the secret key, ``member_id``) belongs to the installation, not to the
 portal's state, and is neither saved nor restored.
 
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    cast,
     column,
     delete,
     func,
@@ -34,6 +36,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.sql import TableClause
 
 from b24vote.storage.engine import Database
@@ -186,19 +189,28 @@ def _serial_tables(tables: list[Table]) -> list[Table]:
 
 
 def continue_ids(conn: Connection, tables: list[Table]) -> None:
-    """Make the next id of each table follow its rows (after rows were written with explicit ids)."""
+    """Make the next id of each table follow its rows (after rows were written with explicit ids).
+
+    The counter only moves forward: the next id is past both the highest row and every id handed out before,
+    so a restored snapshot brings back its own ids but never hands out again an id a later row had.
+    """
     if conn.dialect.name == "postgresql":
         for source in _serial_tables(tables):
             highest = func.coalesce(select(func.max(source.c.id)).scalar_subquery(), 0)
             sequence = func.pg_get_serial_sequence(_quote(conn, source.name), "id")
-            conn.execute(select(func.setval(sequence, highest + 1, False)))
+            # NULL until the sequence first hands out an id.
+            issued = func.coalesce(func.pg_sequence_last_value(cast(sequence, REGCLASS)), 0)
+            conn.execute(select(func.setval(sequence, func.greatest(highest, issued) + 1, False)))
         return
-    # SQLite picks max(rowid) + 1 by itself; only AUTOINCREMENT tables keep a counter that needs resetting.
+    # SQLite's AUTOINCREMENT keeps the highest id ever handed out in sqlite_sequence and moves it up by itself
+    # when a row comes with a higher explicit id; this only makes sure it is never behind the rows.
     if conn.execute(text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'")).first():
         counters = table("sqlite_sequence", column("name"), column("seq"))
         for source in _serial_tables(tables):
             highest = func.coalesce(select(func.max(source.c.id)).scalar_subquery(), 0)
-            conn.execute(update(counters).where(counters.c.name == source.name).values(seq=highest))
+            conn.execute(
+                update(counters).where(counters.c.name == source.name).values(seq=func.max(counters.c.seq, highest))
+            )
 
 
 def list_snapshots(db: Database) -> list[SnapshotInfo]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -50,6 +52,10 @@ metadata = MetaData(
     }
 )
 
+# Every id b24vote hands out only grows: SQLite's AUTOINCREMENT never gives back the id of a deleted row (a
+# plain INTEGER PRIMARY KEY takes max(id) + 1 again); PostgreSQL's sequences never go back by themselves.
+_NEVER_REUSED: dict[str, Any] = {"sqlite_autoincrement": True}
+
 settings_kv = Table(
     "b24_settings",
     metadata,
@@ -70,6 +76,7 @@ users = Table(
     Column("is_admin", Boolean, nullable=False, server_default="0"),
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("date_register", UTCDateTime, nullable=False),
+    **_NEVER_REUSED,
 )
 
 chats = Table(
@@ -85,6 +92,7 @@ chats = Table(
     Column("entity_id", String(255), nullable=True),
     Column("date_create", UTCDateTime, nullable=False),
     Index("ix_chats_entity", "entity_type", "entity_id"),
+    **_NEVER_REUSED,
 )
 
 chat_members = Table(
@@ -107,6 +115,7 @@ messages = Table(
     Column("params", Text, nullable=True),
     Column("date_create", UTCDateTime, nullable=False),
     Index("ix_messages_chat", "chat_id", "id"),
+    **_NEVER_REUSED,
 )
 
 webhooks = Table(
@@ -120,6 +129,7 @@ webhooks = Table(
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("date_create", UTCDateTime, nullable=False),
     Index("ix_webhooks_user", "user_id"),
+    **_NEVER_REUSED,
 )
 
 # --- the vote module ---------------------------------------------------------------------------------------
@@ -140,6 +150,7 @@ votes = Table(
     Column("timestamp_x", UTCDateTime, nullable=False),
     # Names the content of the poll's questions and answers; see storage.polls.new_version.
     Column("version", BigInteger, nullable=False, server_default="0"),
+    **_NEVER_REUSED,
 )
 
 vote_questions = Table(
@@ -154,6 +165,7 @@ vote_questions = Table(
     Column("counter", Integer, nullable=False, server_default="0"),
     Column("timestamp_x", UTCDateTime, nullable=False),
     Index("ix_vote_questions_vote", "vote_id", "c_sort", "id"),
+    **_NEVER_REUSED,
 )
 
 vote_answers = Table(
@@ -168,6 +180,7 @@ vote_answers = Table(
     Column("counter", Integer, nullable=False, server_default="0"),
     Column("timestamp_x", UTCDateTime, nullable=False),
     Index("ix_vote_answers_vote", "vote_id", "c_sort", "id"),
+    **_NEVER_REUSED,
 )
 
 attaches = Table(
@@ -185,6 +198,7 @@ attaches = Table(
     Column("created_by", Integer, ForeignKey("users.id"), nullable=False),
     Column("date_create", UTCDateTime, nullable=False),
     Index("ix_vote_attaches_entity", "module_key", "entity_type_key", "entity_id", "id"),
+    **_NEVER_REUSED,
 )
 
 # One ballot per voter per poll, enforced by the database; recall and re-vote delete it.
@@ -197,6 +211,7 @@ ballots = Table(
     Column("visible", Boolean, nullable=False),
     Column("date_vote", UTCDateTime, nullable=False),
     UniqueConstraint("vote_id", "user_id", name="uq_vote_ballots_voter"),
+    **_NEVER_REUSED,
 )
 
 ballot_questions = Table(
@@ -206,6 +221,7 @@ ballot_questions = Table(
     Column("ballot_id", Integer, ForeignKey("vote_ballots.id", ondelete="CASCADE"), nullable=False),
     Column("question_id", Integer, ForeignKey("vote_questions.id", ondelete="CASCADE"), nullable=False),
     Index("ix_vote_ballot_questions_ballot", "ballot_id"),
+    **_NEVER_REUSED,
 )
 
 ballot_answers = Table(
@@ -223,6 +239,7 @@ ballot_answers = Table(
     # Voters of an answer in user-id order, without touching the table: getWithVoted, getAnswerVoted.
     Index("ix_vote_ballot_answers_answer_user", "answer_id", "visible", "user_id"),
     Index("ix_vote_ballot_answers_ballot", "ballot_id"),
+    **_NEVER_REUSED,
 )
 
 # templateId de-duplication (the im module's message UUIDs).
@@ -247,6 +264,7 @@ oauth_apps = Table(
     Column("redirect_uri", String(2048), nullable=False, server_default=""),
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("date_create", UTCDateTime, nullable=False),
+    **_NEVER_REUSED,
 )
 
 oauth_codes = Table(
@@ -259,6 +277,7 @@ oauth_codes = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used", Boolean, nullable=False, server_default="0"),
     Index("ix_oauth_codes_app", "app_id"),
+    **_NEVER_REUSED,
 )
 
 # One row per issued pair; a refresh marks the row ``rotated`` and adds the next pair.
@@ -276,6 +295,7 @@ oauth_tokens = Table(
     Column("rotated", Boolean, nullable=False, server_default="0"),
     Column("date_create", UTCDateTime, nullable=False),
     Index("ix_oauth_tokens_app_user", "app_id", "user_id"),
+    **_NEVER_REUSED,
 )
 
 # Users who have already allowed an application skip the consent page, as on a portal with the app installed.
