@@ -9,6 +9,8 @@ Standard library only: it builds and starts everything else itself. Steps, each 
   init      ``b24vote init --demo --json`` on a new database prints the demo's webhook and ready calls
   serve     ``b24vote serve`` on a free port answers ``/healthz``
   readme    the README's curl lines answer as documented
+  kit       pytest and fast-bitrix24 (versions of the dev lock) join that virtualenv, and the testing docs'
+            example of a poll, a vote, the clock, a fault and the journal passes there through the wheel's plugin
   make-run  ``make run`` in a fresh copy of the tree (new ``.venv``, new database) serves, and the curl lines it
             printed answer
 
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         ("init", smoke.init),
         ("serve", smoke.serve),
         ("readme", smoke.readme),
+        ("kit", smoke.kit),
     ]
     if not args.skip_make_run:
         steps.append(("make-run", smoke.make_run))
@@ -327,6 +330,26 @@ class Smoke:
             out = run(["sh", "-c", command], env=clean_env(HOOK=hook), timeout=CALL_TIMEOUT + 5)
             check_answer(command, out, expected)
         return f"{len(calls)} calls answered"
+
+    def kit(self) -> str | None:
+        # The dev lock's versions without its hashes: a constraints file may not carry them.
+        pins = [line.split(" \\")[0] for line in (ROOT / "requirements" / "dev.txt").read_text().splitlines()]
+        constraints = self.work / "constraints.txt"
+        constraints.write_text("\n".join(line for line in pins if "==" in line and not line.startswith("#")) + "\n")
+        pip = [str(self.bin / "python"), "-m", "pip", "install", "--quiet", "-c", str(constraints)]
+        run([*pip, "pytest", "fast-bitrix24"])
+        docs = (ROOT / "docs" / "testing-with-b24vote.md").read_text()
+        examples = [block.split("```", 1)[0] for block in docs.split("```python\n")[1:]]
+        example = next((code for code in examples if "clock.advance" in code and "faults.add" in code), None)
+        if example is None:
+            raise StepFailed("docs/testing-with-b24vote.md has no example that moves the clock and adds a fault")
+        suite = self.work / "kit"
+        suite.mkdir()
+        (suite / "test_docs_example.py").write_text(example)
+        out = run([str(self.bin / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=suite, timeout=300)
+        if "1 passed" not in out:
+            raise StepFailed(f"the docs' example did not pass: {out[-500:]}")
+        return "the docs' example passed with the wheel's pytest plugin"
 
     def stop_server(self) -> None:
         if self.server is not None and self.server.poll() is None:

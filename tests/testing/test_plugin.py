@@ -181,10 +181,11 @@ def test_a_seed_file_option(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
-def test_the_first_example_of_the_docs_passes(pytester: pytest.Pytester) -> None:
+def test_the_first_examples_of_the_docs_pass(pytester: pytest.Pytester) -> None:
     docs = Path(__file__).resolve().parents[2] / "docs" / "testing-with-b24vote.md"
-    example = docs.read_text().split("```python\n", 1)[1].split("```", 1)[0]
-    assert len([line for line in example.splitlines() if line.strip()]) <= 6  # an import and five lines
-    pytester.makepyfile(test_docs=example)
+    first, second = docs.read_text().split("```python\n")[1:3]
+    first, second = first.split("```", 1)[0], second.split("```", 1)[0]
+    assert len([line for line in first.splitlines() if line.strip()]) <= 6  # an import and five lines
+    pytester.makepyfile(test_docs=first, test_docs_poll=second)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
