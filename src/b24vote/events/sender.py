@@ -97,16 +97,18 @@ class Sender:
         self.record = record
         self.faults = faults or HandlerFaults()
         self.worker = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None  # made by start(): it belongs to the loop the sender runs on
         self._task: asyncio.Task[None] | None = None
         self._sending: dict[int, asyncio.Task[None]] = {}  # by handler id
 
     def wake(self) -> None:
         """Look for due deliveries now (a call that queued some has committed)."""
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._loop(self._wake))
 
     async def stop(self) -> None:
         """Stop taking deliveries; a send under way is cancelled and its lease runs out for another process."""
@@ -116,13 +118,14 @@ class Sender:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._task = self._wake = None
 
-    async def _loop(self) -> None:
+    async def _loop(self, woken: asyncio.Event) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(POLL_SECONDS):
-                    await self._wake.wait()
-            self._wake.clear()
+                    await woken.wait()
+            woken.clear()
             try:
                 await self.pass_once()
             except Exception:  # a database hiccup must not end the sender
