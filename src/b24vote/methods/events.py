@@ -7,6 +7,7 @@ their own online handlers; offline handlers are the administrators' (events/inde
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -85,21 +86,38 @@ def _min_timeout(params: Params) -> int:
     return max(Params({"t": raw}).integer("t", 1), 0)
 
 
-@registry.add("event.bind", scope=None, write=True)
-def event_bind(ctx: CallContext, params: Params) -> bool:
-    app_id = app_of(ctx)
-    admin = _is_admin(ctx)
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What event.bind and event.unbind name: the application, the event, online URL or offline, ``auth_type``."""
+
+    app_id: int
+    admin: bool
+    event: str
+    offline: bool
+    url: str
+    auth_type: int | None
+
+
+def _target(ctx: CallContext, params: Params) -> _Target:
+    app_id, admin = app_of(ctx), _is_admin(ctx)
     event, offline = _event_name(ctx, params), _offline(params)
     if offline and not admin:
         raise PlatformError(ErrorCode.ACCESS_DENIED, "Access denied!")
     url = "" if offline else _handler_url(params)
-    auth_type = _auth_type(ctx, params, admin)
+    return _Target(app_id, admin, event, offline, url, _auth_type(ctx, params, admin))
+
+
+@registry.add("event.bind", scope=None, write=True)
+def event_bind(ctx: CallContext, params: Params) -> bool:
+    t = _target(ctx, params)
+    auth_type = t.auth_type
     if auth_type is None:
-        auth_type = 0 if admin else ctx.caller.user_id  # a user's handlers act as that user
+        auth_type = 0 if t.admin else ctx.caller.user_id  # a user's handlers act as that user
     connector = params.string("auth_connector", any_case=True).strip()[:255]
-    handlers.app_token(ctx.conn, ctx.now, app_id)
-    min_timeout = _min_timeout(params) if event == ONOFFLINEEVENT else 1
-    handler = Handler(0, app_id, event, url, auth_type, ctx.caller.user_id, offline, connector, min_timeout, None)
+    handlers.app_token(ctx.conn, ctx.now, t.app_id)
+    min_timeout = _min_timeout(params) if t.event == ONOFFLINEEVENT else 1
+    owner = ctx.caller.user_id
+    handler = Handler(0, t.app_id, t.event, t.url, auth_type, owner, t.offline, connector, min_timeout, None)
     if handlers.bind(ctx.conn, ctx.now, handler) is None:
         raise MethodError("ERROR_HANDLER_ALREADY_EXIST", "Handler already exists!")
     return True
@@ -107,15 +125,9 @@ def event_bind(ctx: CallContext, params: Params) -> bool:
 
 @registry.add("event.unbind", scope=None, write=True)
 def event_unbind(ctx: CallContext, params: Params) -> dict[str, int]:
-    app_id = app_of(ctx)
-    admin = _is_admin(ctx)
-    event, offline = _event_name(ctx, params), _offline(params)
-    if offline and not admin:
-        raise PlatformError(ErrorCode.ACCESS_DENIED, "Access denied!")
-    url = "" if offline else _handler_url(params)
-    auth_type = _auth_type(ctx, params, admin)
-    owner = None if admin else ctx.caller.user_id
-    return {"count": handlers.unbind(ctx.conn, app_id, event, url, auth_type, offline, owner)}
+    t = _target(ctx, params)
+    owner = None if t.admin else ctx.caller.user_id
+    return {"count": handlers.unbind(ctx.conn, t.app_id, t.event, t.url, t.auth_type, t.offline, owner)}
 
 
 @registry.add("event.get", scope=None)
