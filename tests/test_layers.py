@@ -27,6 +27,7 @@ RANKS = {
     "storage": 1,
     "limits": 1,
     "live": 1,
+    "events": 1,
     "methods": 2,
     "reports": 2,
     "state": 3,

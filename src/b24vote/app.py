@@ -19,6 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from b24vote.admin.controls import Controls
+from b24vote.admin.deliveries import build_sender
 from b24vote.admin.rest import RestRecorder, before_call
 from b24vote.admin.routes import admin_mount
 from b24vote.clock import Clock, ControllableClock, SystemClock
@@ -27,6 +28,8 @@ from b24vote.errors import ErrorCode, PlatformError
 from b24vote.live import LiveHub, MemoryBroker, RedisBroker
 from b24vote.methods import (  # noqa: F401 - registration side effect
     attached_vote,
+    events,
+    events_offline,
     im_chat,
     integration_im,
     platform,
@@ -142,13 +145,16 @@ def create_app(
     """
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    # Always controllable, so that the admin API can move the time every part of the server reads.
+    the_clock = ControllableClock.wrap(clock or SystemClock())
+    controls = Controls.sized(settings.journal_size)
     state = AppState(
         settings=settings,
         db=database,
         registry=registry,
-        # Always controllable, so that the admin API can move the time every part of the server reads.
-        clock=ControllableClock.wrap(clock or SystemClock()),
-        controls=Controls.sized(settings.journal_size),
+        clock=the_clock,
+        controls=controls,
+        sender=build_sender(settings, database, the_clock, controls),
     )
 
     @asynccontextmanager
@@ -157,8 +163,10 @@ def create_app(
         state.limits = await run_in_threadpool(load_limiter, settings, database)
         state.live = LiveHub(RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker())
         await state.live.start()
+        await state.sender.start()
         with server_gc() if serving else nullcontext():
             yield
+        await state.sender.stop()
         await state.live.stop()
         await state.limits.aclose()  # the asyncio Redis client's connections belong to this loop
         await run_in_threadpool(state.limits.close)  # operating time still queued for Redis

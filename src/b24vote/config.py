@@ -79,6 +79,13 @@ def _parse_token(raw: str) -> str | None:
     return token
 
 
+def _parse_delays(raw: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not all(p.isdecimal() for p in parts):
+        raise ValueError("expected comma-separated whole seconds, e.g. 60,300,3600")
+    return tuple(int(p) for p in parts)
+
+
 def _setting(env: str, default: str | None, parse: Callable[[str], Any], help: str) -> Any:
     return field(default=None, metadata={"env": env, "default": default, "parse": parse, "help": help})
 
@@ -170,6 +177,24 @@ class Settings:
         None,
         str,
         "A seed document (JSON or YAML) that `b24vote serve` applies to a new database, saved as snapshot 'seed'.",
+    )
+    poll_events: bool = _setting(
+        "B24VOTE_POLL_EVENTS",
+        "0",
+        _parse_bool,
+        "b24vote extension: send B24VOTE.POLL.* events (vote, recall, stop, resume) to bound handlers.",
+    )
+    event_retries: tuple[int, ...] = _setting(
+        "B24VOTE_EVENT_RETRIES",
+        "",
+        _parse_delays,
+        "Seconds between retries of a failed event delivery, e.g. '60,300,3600'; empty: none, as on a portal.",
+    )
+    event_timeout: int = _setting(
+        "B24VOTE_EVENT_TIMEOUT",
+        "10",
+        _parse_positive_int,
+        "Seconds an event handler has to answer before the delivery counts as failed.",
     )
     ready_file: str | None = _setting(
         "B24VOTE_READY_FILE",

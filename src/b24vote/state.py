@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from b24vote.clock import Clock, SystemClock
 from b24vote.config import Settings
+from b24vote.events.sender import Sender
 from b24vote.limits.limiter import Limiter, build_limiter
 from b24vote.live import LiveHub
 from b24vote.methods.registry import Registry
@@ -28,6 +29,7 @@ class AppState:
     db: Database
     registry: Registry
     controls: Controls  # emulator faults and journal (admin API), made by the application
+    sender: Sender  # sends queued event deliveries (events/sender.py), started by the lifespan
     clock: Clock = field(default_factory=SystemClock)
     secret_key: str = ""
     limits: Limiter = field(default_factory=Limiter)

@@ -40,6 +40,7 @@ RD, NF, ED = "read-denied", "not-found", "edit-denied"  # the vote module's acce
 WR, SD = "wrong-request", "send-denied"  # im.chat.user.* refusals; Im.send to a chat the caller is not in
 CE = "cant-edit"  # im.message.delete by someone who is neither the message's author nor a portal admin
 NA, EX, IT, SC = "no-auth", "expired", "invalid-token", "scope"  # platform errors before the method runs
+AC = "app-context"  # WRONG_AUTH_TYPE: the event methods need an application (OAuth), not a webhook
 
 ERRORS: dict[str, tuple[str, int, str | None]] = {
     RD: ("0", 400, "Attach read access denied"),
@@ -52,6 +53,7 @@ ERRORS: dict[str, tuple[str, int, str | None]] = {
     EX: ("expired_token", 401, "The access token provided has expired"),
     IT: ("invalid_token", 401, "Unable to get application by token"),
     SC: ("insufficient_scope", 403, None),
+    AC: ("WRONG_AUTH_TYPE", 403, "Application context required"),
 }
 
 CALLERS = (
@@ -64,10 +66,21 @@ _READS = (OK, OK, RD, RD, OK, NF, NF, OK, *_VOTE_TAIL)
 _PARTICIPATES = (OK, OK, RD, RD, RD, NF, NF, OK, *_VOTE_TAIL)
 _EDITS = (OK, ED, RD, RD, RD, NF, NF, OK, *_VOTE_TAIL)
 _EVERYONE = (OK,) * 8
+_APP_ONLY = (AC, AC, AC, AC, AC, AC, AC, OK, AC, NA, NA, EX, IT, OK)
+_APP_EMPTY = (AC, AC, AC, AC, AC, AC, AC, EMPTY, AC, NA, NA, EX, IT, EMPTY)  # nothing bound or queued yet
 
 MATRIX: dict[str, tuple[str, ...]] = {
     #                                  author member non-mem other  signed tamper foreign oauth | auth tail
     "batch":                           (*_EVERYONE, *_OPEN_TAIL),
+    "event.bind":                      _APP_ONLY,
+    "event.get":                       _APP_EMPTY,
+    "event.offline.clear":             _APP_ONLY,
+    "event.offline.error":             _APP_ONLY,
+    "event.offline.get":               _APP_ONLY,
+    "event.offline.list":              _APP_EMPTY,
+    "event.test":                      _APP_ONLY,
+    "event.unbind":                    _APP_ONLY,
+    "events":                          _APP_ONLY,
     "im.chat.add":                     (*_EVERYONE, *_VOTE_TAIL),
     "im.chat.get":                     (*_EVERYONE, *_VOTE_TAIL),
     "im.chat.user.add":                (OK, OK, WR, WR, WR, WR, WR, OK, *_VOTE_TAIL),
@@ -184,6 +197,10 @@ def _address(caller: Caller, poll: ChatPoll) -> dict[str, Any]:
 def _params(method: str, caller: Caller, poll: ChatPoll, world: World, fresh_user: int) -> dict[str, Any]:
     portal, address = world.portal, _address(caller, poll)
     by_method: dict[str, dict[str, Any]] = {
+        "event.bind": {"event": "ONAPPTEST", "handler": "http://127.0.0.1:9/h", "auth_type": portal.bob},
+        "event.unbind": {"event": "ONAPPTEST", "handler": "http://127.0.0.1:9/h"},
+        "event.offline.clear": {"process_id": "p"},
+        "event.offline.error": {"process_id": "p", "message_id": ["1"]},
         "batch": {"cmd": {"g": f"{BATCH_COMMAND}?" + "&".join(f"{k}={v}" for k, v in address.items())}},
         "im.chat.add": {"TITLE": "New", "USERS": [portal.bob]},
         "im.chat.get": {"ENTITY_TYPE": "tag", "ENTITY_ID": "1"},

@@ -102,3 +102,22 @@ def test_stop_finishes_the_queued_calls(sqlite_db: Database) -> None:
     writer.stop()
     assert all(f.done() and f.exception() is None for f in futures)
     assert len(_names(sqlite_db)) == 20
+
+
+def test_a_call_cancelled_while_queued_is_left_out_and_the_writer_goes_on(sqlite_db: Database) -> None:
+    writer: Any = sqlite_db._group_writer
+    busy, release = threading.Event(), threading.Event()
+
+    def blocker(conn: Connection) -> None:
+        busy.set()
+        assert release.wait(timeout=10)
+
+    first = writer.submit(blocker)
+    assert busy.wait(timeout=10)
+    gone, kept = writer.submit(_add("Gone")), writer.submit(_add("Kept"))
+    assert gone.cancel()  # its caller gave up (a client disconnected) before the writer reached it
+    release.set()
+    first.result(timeout=10)
+    assert kept.result(timeout=10) > 0
+    assert writer.submit(_add("After")).result(timeout=10) > 0  # the writer thread is alive
+    assert _names(sqlite_db) == ["Kept", "After"]

@@ -40,7 +40,7 @@ class Entry:
 
     id: int
     time: datetime
-    kind: str  # "webhook" | "oauth" | "none"
+    kind: str  # "webhook" | "oauth" | "none"; "delivery" for an event sent to a handler
     user_id: int | None
     method: str
     params: Any

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
-from b24vote.admin import api, clock, seed, snapshots
+from b24vote.admin import api, clock, deliveries, seed, snapshots
 from b24vote.admin.http import AdminGuard, Endpoint
 
 __all__ = ["ADMIN_PREFIX", "ADMIN_ROUTES", "AdminRoute", "admin_mount"]
@@ -40,6 +40,13 @@ ADMIN_ROUTES: tuple[AdminRoute, ...] = (
     AdminRoute("DELETE", "/faults/{rule_id}", api.delete_fault, "Remove one fault rule"),
     AdminRoute("GET", "/journal", api.get_journal, "Recorded REST calls, filtered by method glob, since, limit"),
     AdminRoute("DELETE", "/journal", api.clear_journal, "Forget every recorded call"),
+    AdminRoute(
+        "GET", "/deliveries", deliveries.list_pending, "Event deliveries waiting to be sent, and failing handlers"
+    ),
+    AdminRoute(
+        "POST", "/deliveries/send", deliveries.send_now, "Send every waiting event delivery now and wait for it"
+    ),
+    AdminRoute("POST", "/deliveries/fail", deliveries.fail_next, "Fail a handler's next N deliveries with a status"),
 )
 
 

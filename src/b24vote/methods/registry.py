@@ -47,6 +47,7 @@ class CallContext:
     # Opens a fresh read transaction for work that outlives the call's own (streamed reports).
     open_read: Callable[[], AbstractContextManager[Connection]] | None = None
     events: list[LiveEvent] = field(default_factory=list)
+    queued: int = 0  # event deliveries queued in this transaction: the sender is woken after the commit
 
     def emit(self, event: LiveEvent) -> None:
         """Queue a live event; the transport publishes it after the transaction commits."""

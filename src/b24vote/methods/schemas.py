@@ -255,3 +255,81 @@ DOCS: dict[str, MethodDoc] = {
         file=True,
     ),
 }
+
+# --- events (methods/events.py, methods/events_offline.py): an application's context only ---------------------
+
+_EVENT = Param("event", STR, "Event name, e.g. ONAPPTEST (case-insensitive)", required=True, example="ONAPPTEST")
+_HANDLER = Param("handler", STR, "The handler URL (http or https; loopback allowed)", example="http://127.0.0.1:9/h")
+_AUTH_TYPE = Param("auth_type", _INTLIKE, "The user whose tokens the handler gets (0: who caused the event)")
+_EVENT_TYPE = Param("event_type", {"enum": ["online", "offline"]}, "offline: queue for event.offline.get")
+_CONNECTOR = Param("auth_connector", STR, "Source key of an offline queue")
+_PROCESS = Param("process_id", STR, "The reserved batch", required=True, example="0f1e2d3c")
+_OFFLINE_RECORD = obj(
+    {
+        "ID": STR,
+        "TIMESTAMP_X": STR,
+        "EVENT_NAME": STR,
+        "EVENT_DATA": {},
+        "EVENT_ADDITIONAL": BOOL,
+        "MESSAGE_ID": STR,
+    },
+    closed=False,
+)
+DOCS.update(
+    {
+        "event.bind": MethodDoc(
+            "Bind a handler to an event (or an offline queue)",
+            BOOL,
+            (
+                _EVENT,
+                _HANDLER,
+                _AUTH_TYPE,
+                _EVENT_TYPE,
+                _CONNECTOR,
+                Param("options", {"type": "object"}, "ONOFFLINEEVENT: minTimeout"),
+            ),
+        ),
+        "event.unbind": MethodDoc(
+            "Unbind handlers; answers how many", obj({"count": INT}), (_EVENT, _HANDLER, _AUTH_TYPE, _EVENT_TYPE)
+        ),
+        "event.get": MethodDoc(
+            "The application's handlers",
+            list_of(obj({"event": STR, "handler": STR, "auth_type": STR, "offline": INT})),
+        ),
+        "events": MethodDoc(
+            "Events this portal sends",
+            list_of(STR),
+            (Param("SCOPE", STR, "Only the events of a scope"), Param("FULL", BOOL, "Every event")),
+        ),
+        "event.test": MethodDoc("Send ONAPPTEST with the call's parameters as data[QUERY]", INT),
+        "event.offline.get": MethodDoc(
+            "The first offline records, deleted or reserved under a process_id",
+            obj({"process_id": {"type": ["string", "null"]}, "events": list_of(_OFFLINE_RECORD)}),
+            (
+                Param("clear", INT, "1 (default): delete what is read; 0: reserve it"),
+                Param("process_id", STR, "Read this process's reserved records again"),
+                Param("limit", _INTLIKE, "How many (default 50)"),
+                Param("error", INT, "1: include records marked as failed"),
+                _CONNECTOR,
+            ),
+        ),
+        "event.offline.clear": MethodDoc(
+            "Delete a process's reserved records",
+            BOOL,
+            (
+                _PROCESS,
+                Param("id", list_of(_INTLIKE), "Only these records"),
+                Param("message_id", list_of(STR), "Only these"),
+            ),
+        ),
+        "event.offline.error": MethodDoc(
+            "Mark a process's records as failed", BOOL, (_PROCESS, Param("message_id", list_of(STR), "The records"))
+        ),
+        "event.offline.list": MethodDoc(
+            "The offline queue, 50 a page, unchanged",
+            list_of(_OFFLINE_RECORD),
+            (Param("start", _INTLIKE, "Offset of the page"), _CONNECTOR),
+            paged=True,
+        ),
+    }
+)

@@ -90,6 +90,11 @@ class GroupWriter:
         return group
 
     def _run_group(self, group: list[_Call]) -> None:
+        # A call its caller gave up on (a client gone, a task cancelled) before it ran is left out; once running,
+        # its future can no longer be cancelled, so answering it below never meets a cancelled one.
+        group = [call for call in group if call.done.set_running_or_notify_cancel()]
+        if not group:
+            return
         outcomes: list[tuple[_Call, Any, BaseException | None]] = []
         try:
             with self._writer_lock, self._engine.connect() as pooled:

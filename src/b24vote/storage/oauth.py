@@ -34,6 +34,7 @@ __all__ = [
     "consume_code",
     "find_access",
     "find_app",
+    "get_app",
     "has_grant",
     "issue_tokens",
     "member_id",
@@ -204,3 +205,9 @@ def has_grant(conn: Connection, app_id: int, user_id: int) -> bool:
 def add_grant(conn: Connection, now: datetime, app_id: int, user_id: int) -> None:
     if not has_grant(conn, app_id, user_id):
         conn.execute(insert(oauth_grants).values(app_id=app_id, user_id=user_id, date_create=now))
+
+
+def get_app(conn: Connection, app_id: int) -> OAuthApp | None:
+    """The application with this id, active or not."""
+    row = conn.execute(select(oauth_apps).where(oauth_apps.c.id == app_id)).first()
+    return _app(row) if row else None

@@ -27,6 +27,10 @@ __all__ = [
     "ballots",
     "chat_members",
     "chats",
+    "event_app_tokens",
+    "event_deliveries",
+    "event_handlers",
+    "event_offline",
     "message_uuids",
     "messages",
     "metadata",
@@ -313,4 +317,70 @@ user_passwords = Table(
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("password_hash", String(255), nullable=False),
     Column("date_update", UTCDateTime, nullable=False),
+)
+
+# --- events: subscriptions, the offline queue, deliveries waiting to be sent (docs/events.md) ----------------
+
+# Each installed application's application_token, which every event sent to it carries.
+event_app_tokens = Table(
+    "event_app_tokens",
+    metadata,
+    Column("app_id", Integer, ForeignKey("oauth_apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("token", String(64), nullable=False),
+    Column("date_create", UTCDateTime, nullable=False),
+)
+
+# A handler bound by an application (event.bind) or an outgoing webhook (app_id NULL, its own token).
+event_handlers = Table(
+    "event_handlers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", Integer, ForeignKey("oauth_apps.id", ondelete="CASCADE"), nullable=True),
+    Column("event", String(128), nullable=False),
+    Column("handler", String(2048), nullable=False, server_default=""),
+    Column("auth_type", Integer, nullable=False, server_default="0"),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("offline", Boolean, nullable=False, server_default="0"),
+    Column("auth_connector", String(255), nullable=False, server_default=""),
+    Column("min_timeout", Integer, nullable=False, server_default="1"),
+    Column("application_token", String(64), nullable=True),
+    Column("notified_at", UTCDateTime, nullable=True),  # the last ONOFFLINEEVENT queued (minTimeout)
+    Column("date_create", UTCDateTime, nullable=False),
+    Index("ix_event_handlers_event", "event"),
+    **_NEVER_REUSED,
+)
+
+# The offline queue of one application (event.offline.*): one row per changed object, the newest change wins.
+event_offline = Table(
+    "event_offline",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", Integer, ForeignKey("oauth_apps.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(128), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("auth_connector", String(255), nullable=False, server_default=""),
+    Column("process_id", String(64), nullable=False, server_default=""),
+    Column("error", Boolean, nullable=False, server_default="0"),
+    Column("timestamp_x", UTCDateTime, nullable=False),
+    Index("ix_event_offline_app", "app_id", "auth_connector", "process_id", "id"),
+    **_NEVER_REUSED,
+)
+
+# One POST waiting to be sent to a handler; deleted once delivered or given up.
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("handler_id", Integer, nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("event", String(128), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("attempt", Integer, nullable=False, server_default="0"),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("date_create", UTCDateTime, nullable=False),
+    Index("ix_event_deliveries_handler", "handler_id", "id"),
+    **_NEVER_REUSED,
 )

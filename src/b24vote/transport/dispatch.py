@@ -16,9 +16,11 @@ from sqlalchemy import Connection
 from sqlalchemy.util import await_only
 
 from b24vote.errors import ErrorCode, PlatformError
+from b24vote.events.poll import queue_poll_events
 from b24vote.limits.limiter import Entry
 from b24vote.limits.operating import OperatingState
 from b24vote.live import LiveEvent
+from b24vote.methods.events import cause_of
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Caller, Method, Registry
 from b24vote.transport.auth import Credentials, authenticate
@@ -50,6 +52,7 @@ class Outcome:
     processing: float
     events: list[LiveEvent] = field(default_factory=list)
     operating: OperatingState | None = None
+    queued: int = 0  # event deliveries the call queued
 
 
 def find_method(registry: Registry, name: str) -> Method:
@@ -149,6 +152,8 @@ class _Call:
         started = state.clock.monotonic()
         try:
             value = method.handler(ctx, Params(self.params))
+            if ctx.events and state.settings.poll_events:  # the b24vote extension, off by default
+                ctx.queued += queue_poll_events(ctx.conn, cause_of(ctx), method.name, ctx.events)
         finally:
             # A call that fails still spent its time (limits.md counts every executed call).
             processing = state.clock.monotonic() - started
@@ -156,7 +161,7 @@ class _Call:
             if entry is not None:
                 stamp = self.now.timestamp()
                 operating = state.limits.record(caller.limit_key, method.name.lower(), processing, stamp, entry)
-        return Outcome(value, method, caller, processing, ctx.events, operating)
+        return Outcome(value, method, caller, processing, ctx.events, operating, ctx.queued)
 
     def _admit(self, conn: Connection) -> Admitted:
         caller = authenticate(conn, self.creds, self.now)
@@ -200,4 +205,7 @@ async def execute(
     if awaits and not postgres:
         ready = await _admission(state, creds, method.name.lower(), when, not in_batch)
     call = _Call(state, method, params, when, creds, not in_batch, ready, awaits and postgres)
-    return await in_transaction(state, call.run, write=method.write)
+    outcome = await in_transaction(state, call.run, write=method.write)
+    if outcome.queued:  # committed: the deliveries can be sent
+        state.sender.wake()
+    return outcome
