@@ -78,8 +78,16 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(db: Database) -> Settings:
-    return Settings.from_env({}, database_url=str(db.url), secret_key="test-secret", rate_limit=None)
+def language() -> str:
+    """The portal's language (``B24VOTE_LANGUAGE``); a module overrides it to run its tests in others."""
+    return "ru"
+
+
+@pytest.fixture
+def settings(db: Database, language: str) -> Settings:
+    return Settings.from_env(
+        {"B24VOTE_LANGUAGE": language}, database_url=str(db.url), secret_key="test-secret", rate_limit=None
+    )
 
 
 @pytest.fixture

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta, timezone
 from typing import Any, TypeVar
 
-__all__ = ["RateLimit", "Settings", "SettingsError"]
+__all__ = ["LANGUAGES", "RateLimit", "Settings", "SettingsError"]
 
 T = TypeVar("T")
+
+# The portal languages b24vote has a catalogue of texts for (b24vote.methods.vote_language).
+LANGUAGES = ("en", "ru")
 
 
 class SettingsError(ValueError):
@@ -135,6 +138,12 @@ class Settings:
         "+03:00",
         _parse_tz,
         "Portal time zone used in ISO timestamps (date_start, TIMESTAMP_X...).",
+    )
+    language: str = _setting(
+        "B24VOTE_LANGUAGE",
+        "ru",
+        lambda s: _choice(s.strip().lower(), LANGUAGES),
+        "The portal's language (en or ru): error texts, the message posted when a poll is stopped, report headers.",
     )
     max_body_bytes: int = _setting(
         "B24VOTE_MAX_BODY_BYTES",

@@ -35,7 +35,7 @@ def test_init_demo_creates_a_working_portal_once(db: Database) -> None:
     code = url.rstrip("/").rsplit("/", 1)[-1]
     assert len(code) == 16 and code.isalnum()
     again = run_json(db, "init", "--demo")
-    assert again == {"created": False}
+    assert again == {"created": False, "language": "ru"}
     text = run(db, "init", "--demo")
     assert "exists already" in text
 
@@ -128,3 +128,17 @@ def test_bad_setting_names_the_variable() -> None:
     result = runner.invoke(cli, ["init"], env={"B24VOTE_RATE_LIMIT": "fast"})
     assert result.exit_code == 2
     assert "B24VOTE_RATE_LIMIT" in result.output
+    result = runner.invoke(cli, ["init"], env={"B24VOTE_LANGUAGE": "fr"})
+    assert result.exit_code == 2
+    assert "B24VOTE_LANGUAGE='fr': expected one of en, ru" in result.output
+
+
+def test_init_shows_the_language(db: Database) -> None:
+    url = db.url.render_as_string(hide_password=False)
+    plain = runner.invoke(cli, ["init", "--database-url", url], env={"B24VOTE_LANGUAGE": "en"})
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout.splitlines()[-1] == "portal language: en (B24VOTE_LANGUAGE)"
+    made = runner.invoke(cli, ["init", "--demo", "--json", "--database-url", url], env={"B24VOTE_LANGUAGE": "EN"})
+    assert orjson.loads(made.stdout)["language"] == "en"
+    assert run_json(db, "init")["language"] == "ru"  # the default
+    assert run(db, "init", "--demo").splitlines()[-1] == "portal language: ru (B24VOTE_LANGUAGE)"

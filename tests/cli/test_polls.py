@@ -35,8 +35,8 @@ FEED_POLL = {
 }
 
 
-def invoke(db: Database, *args: str) -> Any:
-    return runner.invoke(cli, [*args, "--database-url", db.url.render_as_string(hide_password=False)])
+def invoke(db: Database, *args: str, env: dict[str, str] | None = None) -> Any:
+    return runner.invoke(cli, [*args, "--database-url", db.url.render_as_string(hide_password=False)], env=env)
 
 
 def run(db: Database, *args: str) -> str:
@@ -205,3 +205,19 @@ def test_export_errors(db: Database, tmp_path: Path) -> None:
     run(db, "init")
     assert "no such attach: 31337" in fails(db, "export", "31337")
     assert "xls, xlsx or csv" in fails(db, "export", "1", "--format", "pdf")
+
+
+def test_export_and_poll_errors_follow_the_language(
+    app_client: TestClient, portal: Portal, db: Database, tmp_path: Path
+) -> None:
+    english = {"B24VOTE_LANGUAGE": "en"}
+    attach = chat_poll(app_client, portal, [("Чай или кофе?", 0, ["Чай", "Кофе"])], anonymity=2)
+    cast(app_client, portal.bob_hook, attach, "Кофе")
+    piped = invoke(db, "export", str(attach["ID"]), "--format", "csv", "-o", "-", env=english)
+    assert piped.exit_code == 0, piped.output
+    rows = csv_rows(piped.stdout_bytes)
+    assert rows[2] == ["", "Кофе", "1", "Anonymous"] and rows[4] == ["Date", "User", "Чай или кофе?"]
+    no_answers = _poll_file(tmp_path, {"QUESTIONS": [{"QUESTION": "Empty?", "ANSWERS": []}]})
+    refused = invoke(db, "poll", "add", "--entity-id", "3", "--from", no_answers, env=english)
+    assert refused.exit_code == 1
+    assert "VOTE_ANSWERS_EMPTY: No answer options given for the question “Empty?”" in refused.output

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from b24vote.clock import FrozenClock
 from b24vote.config import Settings
-from b24vote.methods.vote_texts import ANONYMOUSLY, EXPORT_DATE, EXPORT_NAME
+from b24vote.methods.vote_texts_ru import TEXTS as RU
 from b24vote.reports import tables
 from b24vote.reports.source import read_tables
 from b24vote.reports.xlsx import CELL_LIMIT, cell_text
@@ -68,7 +68,7 @@ def test_xls_is_the_real_servers_file(
         + "<tr><td></td><td>Суши</td><td>2</td><td>Anna Admin, Cleo Carter</td></tr>\n"
         + "</tbody>\n</table>\n"
         + '<p><table border="1">\n<thead>\n'
-        + f"<tr><th>{EXPORT_DATE}</th><th>{EXPORT_NAME}</th><th>Где обедаем?</th></tr>\n"
+        + f"<tr><th>{RU.export_date}</th><th>{RU.export_name}</th><th>Где обедаем?</th></tr>\n"
         + "</thead>\n<tbody>\n"
         + f"<tr><td>{anna_at}</td><td>Anna Admin</td><td>Суши</td></tr>\n"
         + f"<tr><td>{bob_at}</td><td>Boris Belov</td><td>Пицца</td></tr>\n"
@@ -129,7 +129,7 @@ def test_multi_question_rows_follow_the_questions(
         ["", "Go", "0"],
         ["", "Rust", "1", "Boris Belov"],
     ]
-    assert rows[8] == [EXPORT_DATE, EXPORT_NAME, "Цвет?", "Языки?"]
+    assert rows[8] == [RU.export_date, RU.export_name, "Цвет?", "Языки?"]
     # Chosen answers are listed in the question's order, not the ballot's.
     assert rows[9] == [_when(clock.now(), settings), "Boris Belov", "Синий", "Python, Rust"]
 
@@ -168,20 +168,20 @@ def test_anonymous_poll_shows_no_names_in_any_format(
         for name in NAMES:
             assert name.encode() not in body, (fmt, name)
     for rows in (html_rows(bodies["xls"]), csv_rows(bodies["csv"]), xlsx_rows(bodies["xlsx"])):
-        assert rows[1] == ["", "Да", "2", f"{ANONYMOUSLY}, {ANONYMOUSLY}"]
-        assert rows[2] == ["", "Нет", "1", ANONYMOUSLY]
+        assert rows[1] == ["", "Да", "2", f"{RU.anonymously}, {RU.anonymously}"]
+        assert rows[2] == ["", "Нет", "1", RU.anonymously]
         # Ballots in voting order, so the row order does not follow the voters' names either.
         assert [(row[1], row[2]) for row in rows[5:]] == [
-            (ANONYMOUSLY, "Да"),
-            (ANONYMOUSLY, "Нет"),
-            (ANONYMOUSLY, "Да"),
+            (RU.anonymously, "Да"),
+            (RU.anonymously, "Нет"),
+            (RU.anonymously, "Да"),
         ]
 
 
 def test_empty_poll_has_both_tables(app_client: TestClient, portal: Portal) -> None:
     attach = chat_poll(app_client, portal, [("Пусто?", 0, ["Да", "Нет"])])
     rows = html_rows(_download(app_client, portal, attachId=attach["ID"]).content)
-    assert rows == [["Пусто?"], ["", "Да", "0"], ["", "Нет", "0"], [], [EXPORT_DATE, EXPORT_NAME, "Пусто?"]]
+    assert rows == [["Пусто?"], ["", "Да", "0"], ["", "Нет", "0"], [], [RU.export_date, RU.export_name, "Пусто?"]]
 
 
 def test_bad_format_is_an_argument_error(app_client: TestClient, portal: Portal) -> None:

@@ -111,6 +111,32 @@ def test_a_portal_can_drive_a_server_started_elsewhere(b24portal: Portal) -> Non
     assert rest(b24portal.webhook_url(1), "user.current").json()["result"]["NAME"] == "Anna"
 
 
+def _vote_on_the_stopped_demo_poll(portal: Portal) -> dict[str, Any]:
+    poll = portal.polls[0]
+    assert rest(portal.webhook_url(1), "vote.AttachedVote.stop", attachId=poll.attach_id).status_code == 200
+    ballot = {f"ballot[{poll.question_id}][]": poll.answer_ids[0]}
+    refused = rest(portal.webhook_url(2), "vote.AttachedVote.vote", attachId=poll.attach_id, **ballot)
+    assert refused.status_code == 400
+    body: dict[str, Any] = refused.json()
+    return body
+
+
+@pytest.mark.b24vote(language="en")
+def test_a_marker_serves_an_english_portal(b24portal: Portal) -> None:
+    assert _vote_on_the_stopped_demo_poll(b24portal) == {"error": "403", "error_description": "The poll is inactive."}
+
+
+def test_the_portal_is_russian_by_default(b24portal: Portal) -> None:
+    assert _vote_on_the_stopped_demo_poll(b24portal)["error_description"] == "Опрос неактивен."
+
+
+def test_a_bad_language_fails_at_start_naming_the_variable() -> None:
+    from b24vote.config import SettingsError
+
+    with pytest.raises(SettingsError, match="B24VOTE_LANGUAGE='fr'"), Portal(language="fr"):
+        pass
+
+
 def test_a_stopped_portal_says_so() -> None:
     portal = Portal()
     with pytest.raises(RuntimeError, match="not started"):

@@ -47,7 +47,7 @@ def poll_add(
     as_json: Json = False,
 ) -> None:
     """Attach a poll, with one or more questions, to a feed post; prints its attachId and voteId."""
-    from b24vote.methods import vote_texts as texts
+    from b24vote.methods.vote_language import texts_for
     from b24vote.storage import people, polls
 
     if module.lower() not in FEED_MODULES:
@@ -56,12 +56,12 @@ def poll_add(
         )
     if entity_id <= 0:
         raise fail("--entity-id must be a positive post id")
+    found = settings(database_url)
     try:
         new_poll = parse_poll_data(_read_poll_file(source), chat=False)
     except PollDataError as exc:
-        message = texts.IM_SEND.get(exc.key, exc.key).format(detail=exc.detail)
+        message = texts_for(found.language).im_send(exc.key, exc.detail)
         raise fail(f"{source}: {exc.key}: {message}") from exc
-    found = settings(database_url)
     with database(found) as db:
         when = now()
         with db.write() as conn:
@@ -138,7 +138,7 @@ def export(
             poll = polls.load_poll(conn, attach.vote_id) if attach is not None else None
         if poll is None:
             raise fail(f"no such attach: {attach_id}")
-        report = report_file(db.read, poll, fmt, found.timezone)
+        report = report_file(db.read, poll, fmt, found.timezone, found.language)
         path = output if output is not None else Path.cwd() / report.filename
         if str(path) == "-":
             for chunk in report.chunks():

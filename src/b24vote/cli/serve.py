@@ -110,21 +110,27 @@ def init(
     from b24vote.portal import create_demo, demo_summary, webhook_url
 
     found = settings(database_url)
+    language = f"portal language: {found.language} (B24VOTE_LANGUAGE)"
     with database(found) as db:
         if not demo:
-            emit(as_json, {"database": found.database_url}, f"database ready: {found.database_url}")
+            emit(
+                as_json,
+                {"database": found.database_url, "language": found.language},
+                f"database ready: {found.database_url}\n{language}",
+            )
             return
         portal = create_demo(db, SystemClock(), found.timezone)
         if not portal.created or portal.webhook_code is None:
             emit(
                 as_json,
-                {"created": False},
+                {"created": False, "language": found.language},
                 "The demo portal exists already; its webhook URL was printed when it was created.\n"
-                "New webhook: b24vote webhook add --user 1",
+                f"New webhook: b24vote webhook add --user 1\n{language}",
             )
             return
         url = webhook_url(found.public_url, portal.user_ids[0], portal.webhook_code)
-        emit(as_json, {"created": True, **demo_summary(portal, url)}, _demo_text(portal, url))
+        summary = {"created": True, **demo_summary(portal, url), "language": found.language}
+        emit(as_json, summary, f"{_demo_text(portal, url)}\n{language}")
 
 
 def _demo_text(portal: DemoPortal, url: str) -> str:

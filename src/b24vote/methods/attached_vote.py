@@ -35,6 +35,7 @@ from b24vote.methods.vote_format import (
     voter_dto,
     voting_questions,
 )
+from b24vote.methods.vote_language import texts_of
 from b24vote.storage import ballots, people, polls, reads
 
 __all__: list[str] = []
@@ -186,7 +187,7 @@ def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     action_uuid = _action_uuid(params)
     poll, user_id = target.poll, ctx.caller.user_id
     if not is_open(poll, ctx.now):
-        raise MethodError(403, texts.POLL_INACTIVE)
+        raise MethodError(403, texts_of(ctx).poll_inactive)
     ballots.lock_voter(ctx.conn, poll.id, user_id)
     chosen = normalise_ballot(poll, raw_ballot)
     existing = ballots.ballot_of(ctx.conn, poll.id, user_id)
@@ -269,7 +270,7 @@ def _post_stop_message(ctx: CallContext, target: AttachedPoll) -> None:
         return
     author = people.get_user(ctx.conn, message.author_id)
     question = target.poll.questions[0].text if target.poll.questions else ""
-    text = texts.STOP_MESSAGE.format(
+    text = texts_of(ctx).stop_message.format(
         user_id=message.author_id,
         user_name=author.full_name if author else "",
         chat_id=message.chat_id,

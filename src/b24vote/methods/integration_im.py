@@ -22,6 +22,7 @@ from b24vote.methods import vote_texts as texts
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, registry
 from b24vote.methods.vote_access import int_value
+from b24vote.methods.vote_language import texts_of
 from b24vote.storage import people, polls
 
 __all__ = ["post_poll"]
@@ -32,8 +33,8 @@ _UUID_TTL = timedelta(hours=1)
 _UID_ALPHABET = string.ascii_lowercase + string.digits
 
 
-def _fail(key: str, detail: str = "") -> MethodError:
-    return MethodError(0, texts.IM_SEND[key].format(detail=detail))
+def _fail(ctx: CallContext, key: str, detail: str = "") -> MethodError:
+    return MethodError(0, texts_of(ctx).im_send(key, detail))
 
 
 def _arguments(params: Params) -> tuple[int, dict[str, Any], str | None]:
@@ -94,7 +95,7 @@ def _earlier_message(ctx: CallContext, template: str | None) -> int | None:
         return None
     message_id, created = known
     if message_id is None and ctx.now - created < _UUID_TTL:
-        raise _fail("VOTE_INTEGRATION_IM_MESSAGE_FAILED")
+        raise _fail(ctx, "VOTE_INTEGRATION_IM_MESSAGE_FAILED")
     return message_id
 
 
@@ -103,11 +104,11 @@ def send(ctx: CallContext, params: Params) -> dict[str, int]:
     chat_id, data, template = _arguments(params)
     user_id = ctx.caller.user_id
     if user_id <= 0:
-        raise _fail("ACCESS_DENIED")
+        raise MethodError(0, texts.IM_ACCESS_DENIED)
     try:
         poll = parse_poll_data(data, chat=True)
     except PollDataError as exc:
-        raise _fail(exc.key, exc.detail) from exc
+        raise _fail(ctx, exc.key, exc.detail) from exc
     # The vote is saved before the message is posted, so a repeated template id still leaves a new poll
     # behind and answers with the earlier message, as the real server does.
     vote_id = polls.create_poll(ctx.conn, ctx.now, author_id=user_id, poll=poll, date_end=poll_end(ctx.now, ctx.tz))
@@ -115,7 +116,7 @@ def send(ctx: CallContext, params: Params) -> dict[str, int]:
     if earlier is not None:
         return {"messageId": earlier, "voteId": vote_id}
     if people.get_chat(ctx.conn, chat_id) is None or not people.is_member(ctx.conn, chat_id, user_id):
-        raise _fail("VOTE_INTEGRATION_IM_MESSAGE_FAILED")
+        raise _fail(ctx, "VOTE_INTEGRATION_IM_MESSAGE_FAILED")
     message_id = post_poll(ctx.conn, ctx.now, vote_id=vote_id, poll=poll, chat_id=chat_id, author_id=user_id)
     if template is not None and _UUID4.match(template):
         polls.bind_uuid(ctx.conn, template, message_id)

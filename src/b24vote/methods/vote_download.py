@@ -11,15 +11,14 @@ from datetime import timezone
 
 from b24vote.domain.polls import Poll
 from b24vote.errors import MethodError
-from b24vote.methods import vote_texts as texts
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, FileResult, registry
 from b24vote.methods.vote_access import resolve_readable
+from b24vote.methods.vote_language import texts_for
 from b24vote.reports import Labels, OpenRead, ReportFormat, parse_format, report_chunks
 
-__all__ = ["LABELS", "download", "read_format", "report_file"]
+__all__ = ["download", "read_format", "report_file", "report_labels"]
 
-LABELS = Labels(date=texts.EXPORT_DATE, name=texts.EXPORT_NAME, anonymous=texts.ANONYMOUSLY, guest=texts.GUEST)
 FORMAT_ERROR = "Unknown report format {value!r}: use xls, xlsx or csv"
 
 
@@ -33,12 +32,19 @@ def read_format(raw: object) -> ReportFormat:
         raise MethodError("ERROR_ARGUMENT", FORMAT_ERROR.format(value=str(raw))) from exc
 
 
-def report_file(open_read: OpenRead, poll: Poll, fmt: ReportFormat, tz: timezone) -> FileResult:
+def report_labels(language: str) -> Labels:
+    """The report's headers and voter names in the portal's language."""
+    texts = texts_for(language)
+    return Labels(date=texts.export_date, name=texts.export_name, anonymous=texts.anonymously, guest=texts.guest)
+
+
+def report_file(open_read: OpenRead, poll: Poll, fmt: ReportFormat, tz: timezone, language: str) -> FileResult:
     """The download as the real server sends it: ``vote<VOTE_ID>.<ext>``, binary transfer encoding."""
+    labels = report_labels(language)
     return FileResult(
         filename=fmt.filename(poll.id),
         media_type=fmt.media_type,
-        chunks=lambda: report_chunks(open_read, poll, fmt, tz=tz, labels=LABELS),
+        chunks=lambda: report_chunks(open_read, poll, fmt, tz=tz, labels=labels),
         headers={"Content-Transfer-Encoding": "binary"},
     )
 
@@ -49,4 +55,4 @@ def download(ctx: CallContext, params: Params) -> FileResult:
     fmt = read_format(params.raw("format"))
     if ctx.open_read is None:  # pragma: no cover - every caller of a handler provides it
         raise RuntimeError("vote.AttachedVote.download needs CallContext.open_read")
-    return report_file(ctx.open_read, target.poll, fmt, ctx.tz)
+    return report_file(ctx.open_read, target.poll, fmt, ctx.tz, ctx.settings.language)

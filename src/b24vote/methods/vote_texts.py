@@ -1,41 +1,62 @@
-"""Texts of the vote module's errors, as a Russian-language portal sends them.
+"""The vote module's texts: what a catalogue holds in each language, and the texts every portal sends alike.
 
-Texts quoted in ../shared/reference/bitrix24-docs/vote/*.md are copied; for language keys whose text the
-reference does not give, b24vote writes its own (listed in docs/compatibility.md).
+A portal answers in its own language (``B24VOTE_LANGUAGE``); one catalogue per language holds the texts that
+change with it (``vote_texts_en``, ``vote_texts_ru``; looked up by ``vote_language``). Texts quoted in
+../shared/reference/bitrix24-docs/vote/*.md (Russian) and ../shared/reference/bitrix24-docs-en/vote/*.md
+(English) are copied; for language keys whose text the reference does not give, b24vote writes its own
+(listed per language in docs/compatibility.md).
+
+The texts below are the same on every portal: the framework and the attach code write them in English
+whatever the language (the Russian pages quote them in English too).
 """
 
 from __future__ import annotations
 
-__all__ = ["IM_SEND", "NO_PAYLOAD", "POLL_INACTIVE", "missing_parameter", "wrong_type"]
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "ACCESS_DENIED_EXCEPTION",
+    "ATTACH_NOT_FOUND",
+    "IM_ACCESS_DENIED",
+    "NO_PAYLOAD",
+    "READ_DENIED",
+    "VoteTexts",
+    "missing_parameter",
+    "wrong_type",
+]
 
 NO_PAYLOAD = "Bitrix\\Vote\\Attach All parameters in the constructor must have real class type"
-POLL_INACTIVE = "Опрос неактивен."
 ACCESS_DENIED_EXCEPTION = "Access denied."
 ATTACH_NOT_FOUND = "Attach not found"
 READ_DENIED = "Attach read access denied"
+IM_ACCESS_DENIED = "Access denied"  # vote.Integration.Im.send for a caller who is nobody
 
-IM_SEND = {
-    "ACCESS_DENIED": "Access denied",
-    "VOTE_ANSWERS_EMPTY": "Не указаны варианты ответа на вопрос «{detail}»",
-    "VOTE_QUESTION_EMPTY": "Не указан текст вопроса",
-    "VOTE_INTEGRATION_IM_QUESTIONS_EMPTY": "Введите вопрос и варианты ответов",
-    "VOTE_INTEGRATION_IM_TO_MANY_QUESTIONS": "Максимальное количество вопросов: 1",
-    "VOTE_INTEGRATION_IM_MIN_ANSWERS": "Минимальное количество ответов: 2",
-    "VOTE_INTEGRATION_IM_TO_MANY_ANSWERS": "Максимальное количество ответов: 10",
-    "VOTE_INTEGRATION_IM_SAVE_ERROR": "Не удалось сохранить данные опроса. Попробуйте ещё раз",
-    "VOTE_INTEGRATION_IM_MESSAGE_FAILED": "Недостаточно прав для создания опроса",
-}
 
-# The chat is told once when a poll is stopped (VOTE_INTEGRATION_IM_EVENT_HANDLER_MESSAGE_STOP).
-STOP_MESSAGE = (
-    "[USER={user_id}]{user_name}[/USER] завершил(а) опрос [CONTEXT=chat{chat_id}/{message_id}]{question}[/CONTEXT]"
-)
+@dataclass(frozen=True, slots=True)
+class VoteTexts:
+    """The texts of one portal language; each field names the vote module's language key it stands for."""
 
-# Labels of the results report (V_EXPORT_DATE, V_EXPORT_NAME, VOTE_ANONYMOUSLY, VOTE_GUEST).
-EXPORT_DATE = "Дата"
-EXPORT_NAME = "Пользователь"
-ANONYMOUSLY = "Анонимно"
-GUEST = "Гость"
+    poll_inactive: str
+    """VOTE_IS_NOT_ACTIVE: voting on a stopped or finished poll."""
+    stop_message: str
+    """VOTE_INTEGRATION_IM_EVENT_HANDLER_MESSAGE_STOP, with ``{user_id}``, ``{user_name}``, ``{chat_id}``,
+    ``{message_id}`` and ``{question}``: the system message posted to the chat when a poll is stopped."""
+    export_date: str
+    """V_EXPORT_DATE: the report's date column."""
+    export_name: str
+    """V_EXPORT_NAME: the report's user column."""
+    anonymously: str
+    """VOTE_ANONYMOUSLY: the report's name for a voter of an anonymous poll."""
+    guest: str
+    """VOTE_GUEST: the report's name for a voter without a user."""
+    poll_data: Mapping[str, str]
+    """vote.Integration.Im.send's errors by language key (PollDataError.key and the send steps), ``{detail}``
+    being the question a rule is about."""
+
+    def im_send(self, key: str, detail: str = "") -> str:
+        """The Im.send error text of ``key`` (the key itself for one no catalogue knows)."""
+        return self.poll_data.get(key, key).format(detail=detail)
 
 
 def missing_parameter(name: str) -> str:

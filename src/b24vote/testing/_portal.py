@@ -34,7 +34,8 @@ class Portal:
     server that runs elsewhere instead — and empties it first.
 
     Rate limit (``"50/2"``: burst/drain per second) and operating limit (seconds per 10 minutes) are off unless
-    given; ``timezone`` is the portal's (``"+03:00"`` like a Moscow portal, or ``"UTC"``).
+    given; ``timezone`` is the portal's (``"+03:00"`` like a Moscow portal, or ``"UTC"``), and so is
+    ``language`` (``"ru"`` or ``"en"``: the texts of errors, stop messages and reports).
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class Portal:
         rate_limit: str | None = None,
         operating_limit: int | None = None,
         timezone: str = "+03:00",
+        language: str = "ru",
         url: str | None = None,
         admin_token: str | None = None,
         log_level: str = "warning",
@@ -57,6 +59,7 @@ class Portal:
             "B24VOTE_OPERATING_LIMIT": str(operating_limit or "off"),
         }
         self._timezone = timezone
+        self._language = language
         self._log_level = log_level
         self._timeout = timeout
         self._external = url
@@ -100,6 +103,7 @@ class Portal:
         env = {
             **self._limits,
             "B24VOTE_TIMEZONE": self._timezone,
+            "B24VOTE_LANGUAGE": self._language,
             "B24VOTE_SQLITE_SYNCHRONOUS": "NORMAL",  # a test database need not survive a power cut
             "B24VOTE_LOG_LEVEL": self._log_level,
             "B24VOTE_ADMIN_TOKEN": self.admin_token,

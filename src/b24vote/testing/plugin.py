@@ -4,8 +4,8 @@
   ``--b24vote-seed``; with ``--b24vote-url`` (and ``--b24vote-token``) a server that runs elsewhere.
 - ``b24portal`` (function): that portal, brought back to its seeded world before the test (real clock, no
   faults, empty journal), so tests never see each other's polls.
-- ``@pytest.mark.b24vote(seed=…, rate_limit=…, operating_limit=…, timezone=…)``: the test gets a portal with
-  those options (one per distinct set of options in the session, also restored before each test).
+- ``@pytest.mark.b24vote(seed=…, rate_limit=…, operating_limit=…, timezone=…, language=…)``: the test gets a
+  portal with those options (one per distinct set of options in the session, also restored before each test).
 
 Under pytest-xdist every worker is a process of its own, with its own session fixtures: one server each.
 Nothing of the server is imported until a fixture is used. Only this module imports pytest.
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["b24portal", "b24vote_server"]
 
-MARKER_OPTIONS = ("seed", "rate_limit", "operating_limit", "timezone")
+MARKER_OPTIONS = ("seed", "rate_limit", "operating_limit", "timezone", "language")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "b24vote(seed=None, rate_limit=None, operating_limit=None, timezone=None): "
+        "b24vote(seed=None, rate_limit=None, operating_limit=None, timezone=None, language=None): "
         "run the test on a b24vote portal with these options",
     )
 
