@@ -8,9 +8,10 @@ demo portal, the methods and reports, storage, limits and live events, and at th
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.helpers.source import runtime_imports
 
 SOURCE = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SOURCE / "b24vote"
@@ -62,28 +63,10 @@ def resolve(name: str) -> str | None:
 
 def imports(path: Path) -> Iterator[tuple[str, bool]]:
     """(module imported, whether at the module's top level) for every b24vote import that runs."""
-    tree = ast.parse(path.read_text())
-    never = {
-        id(node)
-        for block in ast.walk(tree)
-        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-        for statement in block.body
-        for node in ast.walk(statement)
-    }
-    top = {id(node) for node in tree.body}
-    for node in ast.walk(tree):
-        if id(node) in never:
-            continue
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        for name in names:
-            found = resolve(name) if name.startswith("b24vote") else None
-            if found is not None:
-                yield found, id(node) in top
+    for found in runtime_imports(path):
+        target = resolve(found.name) if found.name.startswith("b24vote") else None
+        if target is not None:
+            yield target, found.at_top
 
 
 def part(module: str) -> str:

@@ -7,7 +7,6 @@ checks keep that from coming back; ``make smoke`` proves the same on a real fres
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 import tomllib
@@ -24,6 +23,7 @@ from typer.testing import CliRunner
 
 import b24vote
 from b24vote.cli import app as cli
+from tests.helpers.source import runtime_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "b24vote"
@@ -64,27 +64,10 @@ def third_party_imports() -> Iterator[tuple[str, int, str]]:
     Imports under ``if TYPE_CHECKING:`` are left out: they never run.
     """
     for path in sorted(SOURCE.rglob("*.py")):
-        tree = ast.parse(path.read_text(), str(path))
-        skipped = {
-            id(node)
-            for block in ast.walk(tree)
-            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-            for stmt in block.body
-            for node in ast.walk(stmt)
-        }
-        for node in ast.walk(tree):
-            if id(node) in skipped:
-                continue
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                top = name.split(".")[0]
-                if top != "b24vote" and top not in sys.stdlib_module_names:
-                    yield str(path.relative_to(ROOT)), node.lineno, top
+        for found in runtime_imports(path):
+            top = found.name.split(".")[0]
+            if top != "b24vote" and top not in sys.stdlib_module_names:
+                yield str(path.relative_to(ROOT)), found.line, top
 
 
 def locked(path: Path) -> dict[str, tuple[str, int]]:

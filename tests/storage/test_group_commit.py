@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,9 @@ def _names(db: Database) -> list[str]:
         return list(conn.execute(select(users.c.name).order_by(users.c.id)).scalars())
 
 
-def _one_group(db: Database, works: list[Any]) -> list[Future[Any]]:
-    """Queue ``works`` while the writer is busy with another call, so that they form the next group together."""
-    writer: Any = db._group_writer
+@contextmanager
+def _writer_busy(writer: Any) -> Iterator[None]:
+    """The writer held by a call of its own for the block: what is queued meanwhile forms the next group."""
     busy, release = threading.Event(), threading.Event()
 
     def blocker(conn: Connection) -> None:
@@ -51,10 +52,17 @@ def _one_group(db: Database, works: list[Any]) -> list[Future[Any]]:
 
     first = writer.submit(blocker)
     assert busy.wait(timeout=10)
-    futures = [writer.submit(work) for work in works]
-    release.set()
-    first.result(timeout=10)
-    return futures
+    try:
+        yield
+    finally:
+        release.set()
+        first.result(timeout=10)
+
+
+def _one_group(db: Database, works: list[Any]) -> list[Future[Any]]:
+    """Queue ``works`` while the writer is busy with another call, so that they form the next group together."""
+    with _writer_busy(db._group_writer):
+        return [db._group_writer.submit(work) for work in works]  # type: ignore[union-attr]
 
 
 def test_a_failing_call_rolls_back_alone(sqlite_db: Database) -> None:
@@ -106,18 +114,9 @@ def test_stop_finishes_the_queued_calls(sqlite_db: Database) -> None:
 
 def test_a_call_cancelled_while_queued_is_left_out_and_the_writer_goes_on(sqlite_db: Database) -> None:
     writer: Any = sqlite_db._group_writer
-    busy, release = threading.Event(), threading.Event()
-
-    def blocker(conn: Connection) -> None:
-        busy.set()
-        assert release.wait(timeout=10)
-
-    first = writer.submit(blocker)
-    assert busy.wait(timeout=10)
-    gone, kept = writer.submit(_add("Gone")), writer.submit(_add("Kept"))
-    assert gone.cancel()  # its caller gave up (a client disconnected) before the writer reached it
-    release.set()
-    first.result(timeout=10)
+    with _writer_busy(writer):
+        gone, kept = writer.submit(_add("Gone")), writer.submit(_add("Kept"))
+        assert gone.cancel()  # its caller gave up (a client disconnected) before the writer reached it
     assert kept.result(timeout=10) > 0
     assert writer.submit(_add("After")).result(timeout=10) > 0  # the writer thread is alive
     assert _names(sqlite_db) == ["Kept", "After"]
