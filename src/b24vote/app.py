@@ -36,7 +36,7 @@ from b24vote.methods import (  # noqa: F401 - registration side effect
     vote_download,
 )
 from b24vote.methods.registry import registry
-from b24vote.state import AppState, load_limiter, load_secret_key
+from b24vote.state import AppState, load_limiter, load_secret_key, portal_settings
 from b24vote.storage.engine import Database
 from b24vote.transport.envelope import JSONResponse, error_response
 from b24vote.transport.oauth import token_endpoint
@@ -159,6 +159,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.settings = await run_in_threadpool(portal_settings, state.settings, database)
         state.secret_key = await run_in_threadpool(load_secret_key, settings, database)
         state.limits = await run_in_threadpool(load_limiter, settings, database)
         state.live = LiveHub(RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker())

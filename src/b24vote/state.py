@@ -18,7 +18,7 @@ from b24vote.storage.engine import Database
 if TYPE_CHECKING:
     from b24vote.admin.controls import Controls
 
-__all__ = ["AppState", "load_limiter", "load_secret_key"]
+__all__ = ["AppState", "load_limiter", "load_secret_key", "portal_settings"]
 
 
 @dataclass
@@ -49,3 +49,10 @@ def load_limiter(settings: Settings, db: Database) -> Limiter:
     with db.write() as conn:
         portal_id = oauth.member_id(conn)
     return build_limiter(settings, portal_id)
+
+
+def portal_settings(settings: Settings, db: Database) -> Settings:
+    """The settings as this portal has them: a language its seed document chose wins over B24VOTE_LANGUAGE."""
+    with db.read() as conn:
+        language = people.get_setting(conn, people.LANGUAGE_KEY)
+    return settings.with_changes(language=language) if language and language != settings.language else settings

@@ -140,3 +140,45 @@ def test_json_content_type_is_parsed_as_json(client: TestClient) -> None:
     resp = client.post("/_b24vote/seed", headers=BEARER | {"content-type": "application/json"}, content=b"users: []")
     assert resp.status_code == 400 and "neither valid JSON nor YAML" in resp.json()["error_description"]
     admin_error(client, "POST", "/seed", [], 400, "the document must be a mapping")
+
+
+_LANGUAGE_WORLD = """
+language: en
+users: [{id: 1, name: Anna, admin: true}, {id: 2, name: Boris}]
+chats: [{id: 1, title: Team, owner: 1, members: [2]}]
+webhooks: [{user: 1, code: seed-lang-anna-01}, {user: 2, code: seed-lang-boris-01}]
+polls: [{chat: 1, author: 1, question: "Lunch?", answers: [Pizza, Soup]}]
+"""
+
+
+def _vote_on_stopped(client: TestClient, poll: dict[str, object]) -> str:
+    assert_envelope(
+        client.post("/rest/1/seed-lang-anna-01/vote.AttachedVote.stop", json={"attachId": poll["attach_id"]})
+    )
+    answers = poll["answer_ids"]
+    assert isinstance(answers, list)
+    resp = client.post(
+        "/rest/2/seed-lang-boris-01/vote.AttachedVote.vote",
+        json={"attachId": poll["attach_id"], "ballot": {str(poll["question_id"]): [answers[0]]}},
+    )
+    assert resp.status_code == 400, resp.text
+    return str(resp.json()["error_description"])
+
+
+def test_the_seed_document_sets_the_portals_language(
+    client: TestClient, settings: Settings, db: Database, clock: FrozenClock
+) -> None:
+    assert settings.language == "ru"
+    made = _seed_yaml(client, _LANGUAGE_WORLD)
+    assert made["language"] == "en"
+    (poll,) = made["polls"]  # type: ignore[misc]
+    assert _vote_on_stopped(client, poll) == "The poll is inactive."  # at once, in the running server
+    with admin_client(settings, db, clock) as again:  # and in a server started later on this database
+        assert_envelope(
+            again.post("/rest/1/seed-lang-anna-01/vote.AttachedVote.resume", json={"attachId": poll["attach_id"]})
+        )
+        assert _vote_on_stopped(again, poll) == "The poll is inactive."
+
+
+def test_a_language_nobody_speaks_is_refused(client: TestClient) -> None:
+    admin_error(client, "POST", "/seed", {"language": "fr"}, 400, "language: 'fr' is not one of en, ru")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import orjson
 from starlette.testclient import TestClient
@@ -142,3 +143,12 @@ def test_init_shows_the_language(db: Database) -> None:
     assert orjson.loads(made.stdout)["language"] == "en"
     assert run_json(db, "init")["language"] == "ru"  # the default
     assert run(db, "init", "--demo").splitlines()[-1] == "portal language: ru (B24VOTE_LANGUAGE)"
+
+
+def test_init_shows_the_language_the_seed_document_chose(db: Database, tmp_path: Path) -> None:
+    assert "portal language: ru (B24VOTE_LANGUAGE)" in run(db, "init")
+    world = tmp_path / "world.yaml"
+    world.write_text("language: en\nusers: [{name: Anna}]\n")
+    run(db, "seed", str(world))
+    assert "portal language: en (the portal's seed document)" in run(db, "init")
+    assert run_json(db, "init")["language"] == "en"

@@ -49,6 +49,9 @@ def apply_seed(target: SeedTarget, doc: SeedDoc) -> dict[str, Any]:
     now, base = target.now, target.settings.public_url
     out: dict[str, Any] = {"users": [], "chats": [], "webhooks": [], "apps": [], "polls": []}
     with target.db.write() as conn:
+        if doc.language is not None:
+            people.set_setting(conn, people.LANGUAGE_KEY, doc.language)
+            out["language"] = doc.language
         for i, user in enumerate(doc.users):
             out["users"].append(_user(conn, now, user, f"users[{i}]"))
         for i, chat in enumerate(doc.chats):
@@ -203,6 +206,8 @@ async def post_seed(request: Request) -> Response:
         doc = load(raw, yaml_ok=ctype != "application/json")
         target = SeedTarget(state.db, state.settings, state.secret_key, state.clock.now())
         result = await run_in_threadpool(apply_seed, target, doc)
+        if doc.language is not None:  # the running portal answers in it from its next call
+            state.settings = state.settings.with_changes(language=doc.language)
     except SeedError as exc:
         raise AdminError(str(exc)) from exc
     except UnicodeDecodeError as exc:

@@ -12,13 +12,14 @@ from typing import Any
 import orjson
 import yaml
 
+from b24vote.config import LANGUAGES
 from b24vote.domain.people import parse_scopes
 from b24vote.domain.poll_data import MAX_CHAT_ANSWERS, MIN_CHAT_ANSWERS
 from b24vote.domain.polls import ALLOW_REVOTE, HIDE_RESULT, Anonymity
 
 __all__ = ["AppSpec", "ChatSpec", "PollSpec", "SeedDoc", "SeedError", "UserSpec", "WebhookSpec", "load", "parse"]
 
-SECTIONS = ("users", "chats", "webhooks", "apps", "polls")
+SECTIONS = ("language", "users", "chats", "webhooks", "apps", "polls")
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _OPTION_NAMES = {"revote": ALLOW_REVOTE, "hide_result": HIDE_RESULT}
 _ANONYMITY = {"public": Anonymity.PUBLICLY, "anonymous": Anonymity.ANONYMOUSLY}
@@ -83,6 +84,7 @@ class SeedDoc:
     webhooks: list[WebhookSpec] = field(default_factory=list)
     apps: list[AppSpec] = field(default_factory=list)
     polls: list[PollSpec] = field(default_factory=list)
+    language: str | None = None  # the portal's language (B24VOTE_LANGUAGE for this portal), kept in b24_settings
 
 
 def load(raw: bytes | str, *, yaml_ok: bool = True) -> SeedDoc:
@@ -102,12 +104,22 @@ def parse(data: Any) -> SeedDoc:
     if unknown:
         raise SeedError(f"{unknown[0]}: unknown section (expected {', '.join(SECTIONS)})")
     return SeedDoc(
+        language=_language(data.get("language")),
         users=[_user(_obj(r, p), p) for p, r in _items(data, "users")],
         chats=[_chat(_obj(r, p), p) for p, r in _items(data, "chats")],
         webhooks=[_webhook(_obj(r, p), p) for p, r in _items(data, "webhooks")],
         apps=[_app(_obj(r, p), p) for p, r in _items(data, "apps")],
         polls=[_poll(_obj(r, p), p) for p, r in _items(data, "polls")],
     )
+
+
+def _language(value: Any) -> str | None:
+    if value is None:
+        return None
+    found = str(value).strip().lower() if isinstance(value, str) else ""
+    if found not in LANGUAGES:
+        raise SeedError(f"language: {value!r} is not one of {', '.join(LANGUAGES)}")
+    return found
 
 
 def _items(data: dict[str, Any], section: str) -> list[tuple[str, Any]]:

@@ -125,6 +125,7 @@ def export(
     """Write a poll's report, the same file vote.AttachedVote.download sends; prints the path."""
     from b24vote.errors import MethodError
     from b24vote.methods.vote_download import read_format, report_file
+    from b24vote.state import portal_settings
     from b24vote.storage import polls
 
     try:
@@ -138,7 +139,8 @@ def export(
             poll = polls.load_poll(conn, attach.vote_id) if attach is not None else None
         if poll is None:
             raise fail(f"no such attach: {attach_id}")
-        report = report_file(db.read, poll, fmt, found.timezone, found.language)
+        language = portal_settings(found, db).language  # the portal's seed document may have chosen it
+        report = report_file(db.read, poll, fmt, found.timezone, language)
         path = output if output is not None else Path.cwd() / report.filename
         if str(path) == "-":
             for chunk in report.chunks():

@@ -108,10 +108,13 @@ def init(
     """Create or migrate the database; with --demo add the demo portal."""
     from b24vote.clock import SystemClock
     from b24vote.portal import create_demo, demo_summary, webhook_url
+    from b24vote.state import portal_settings
 
-    found = settings(database_url)
-    language = f"portal language: {found.language} (B24VOTE_LANGUAGE)"
-    with database(found) as db:
+    configured = settings(database_url)
+    with database(configured) as db:
+        found = portal_settings(configured, db)
+        source = "B24VOTE_LANGUAGE" if found.language == configured.language else "the portal's seed document"
+        language = f"portal language: {found.language} ({source})"
         if not demo:
             emit(
                 as_json,

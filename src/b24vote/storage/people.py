@@ -310,6 +310,21 @@ def get_or_create_setting(conn: Connection, key: str, make: Any) -> str:
     return value
 
 
+LANGUAGE_KEY = "language"  # b24_settings: the portal's language, set by its seed document
+
+
+def get_setting(conn: Connection, key: str) -> str | None:
+    """The stored value of ``key``, if any."""
+    row = conn.execute(select(settings_kv.c.value).where(settings_kv.c.key == key)).first()
+    return str(row[0]) if row else None
+
+
+def set_setting(conn: Connection, key: str, value: str) -> None:
+    """Store ``value`` under ``key``, replacing what was there."""
+    if conn.execute(update(settings_kv).where(settings_kv.c.key == key).values(value=value)).rowcount == 0:
+        conn.execute(insert(settings_kv).values(key=key, value=value))
+
+
 def set_chat_owner(conn: Connection, chat_id: int, owner_id: int) -> None:
     conn.execute(update(chats).where(chats.c.id == chat_id).values(owner_id=owner_id))
 
