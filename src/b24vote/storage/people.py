@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from b24vote.domain.people import Chat, User
 from b24vote.domain.polls import Message
@@ -301,13 +303,20 @@ def deactivate_user_webhooks(conn: Connection, user_id: int) -> None:
 
 
 def get_or_create_setting(conn: Connection, key: str, make: Any) -> str:
-    """The stored value of ``key``; on first use ``make()`` creates and stores it."""
-    row = conn.execute(select(settings_kv.c.value).where(settings_kv.c.key == key)).first()
-    if row:
-        return str(row[0])
-    value = str(make())
-    conn.execute(insert(settings_kv).values(key=key, value=value))
-    return value
+    """The stored value of ``key``; on first use ``make()`` creates and stores it.
+
+    Several processes may start at once on a database that has no value yet (``serve --workers``): each
+    offers its own and the first stored wins, for all of them (no unique violation for the others).
+    """
+    found = get_setting(conn, key)
+    if found is not None:
+        return found
+    offer = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(settings_kv)
+    conn.execute(offer.values(key=key, value=str(make())).on_conflict_do_nothing(index_elements=["key"]))
+    stored = get_setting(conn, key)
+    if stored is None:  # pragma: no cover - written or found a moment ago in this transaction
+        raise RuntimeError(f"setting {key!r} vanished inside its transaction")
+    return stored
 
 
 LANGUAGE_KEY = "language"  # b24_settings: the portal's language, set by its seed document
