@@ -51,6 +51,40 @@ def test_reset_clears_the_in_process_controls(client: TestClient, portal: Portal
     assert admin(client, "GET", "/journal")["entries"] == []
 
 
+def _set_controls(client: TestClient, portal: Portal) -> None:
+    admin(client, "POST", "/clock", {"freeze": True, "advance": 3600})
+    admin(client, "POST", "/faults", [{"method": "user.get", "error": "QUERY_LIMIT_EXCEEDED"}])
+    client.get(portal.url("user.current"))
+
+
+def test_restore_keeps_the_controls_unless_asked_to_reset_them(client: TestClient, portal: Portal) -> None:
+    admin(client, "POST", "/snapshots/base")
+    _set_controls(client, portal)
+    admin(client, "POST", "/snapshots/base/restore", {"controls": "keep"})
+    admin(client, "POST", "/snapshots/base/restore")
+    assert admin(client, "GET", "/clock")["frozen"] is True
+    assert len(admin(client, "GET", "/faults")["rules"]) == 1
+    assert len(admin(client, "GET", "/journal")["entries"]) == 1
+
+    restored = admin(client, "POST", "/snapshots/base/restore", {"controls": "reset"})
+    assert restored["name"] == "base"
+    assert admin(client, "GET", "/clock")["frozen"] is False
+    assert admin(client, "GET", "/faults") == {"rules": []}
+    assert admin(client, "GET", "/journal")["entries"] == []
+
+
+def test_restore_options_are_checked(client: TestClient, portal: Portal) -> None:
+    admin(client, "POST", "/snapshots/base")
+    _set_controls(client, portal)
+    admin_error(client, "POST", "/snapshots/base/restore", {"controls": True}, 400, "controls: must be one of")
+    admin_error(client, "POST", "/snapshots/base/restore", {"seed": "demo"}, 400, "seed: unknown field")
+    admin_error(client, "POST", "/reset", {"controls": "reset"}, 400, "controls: unknown field (expected seed)")
+    # A refused call changes nothing, and a missing snapshot leaves the controls as they were.
+    admin_error(client, "POST", "/snapshots/missing/restore", {"controls": "reset"}, 404, "no snapshot")
+    assert len(admin(client, "GET", "/faults")["rules"]) == 1
+    assert len(admin(client, "GET", "/journal")["entries"]) == 1
+
+
 def _answers(client: TestClient, portal: Portal, attach_id: int) -> dict[str, int]:
     attach = call(client, portal, "vote.AttachedVote.get", attachId=attach_id)["attach"]
     (question,) = attach["QUESTIONS"].values()

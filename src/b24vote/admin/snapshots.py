@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["delete", "listing", "reset", "reset_database", "restore", "save", "valid_name"]
 
 SEEDS = ("empty", "demo")
+CONTROLS = ("keep", "reset")
 
 
 def reset_database(db: Database, clock: Clock, settings: Settings, *, demo: bool) -> dict[str, Any]:
@@ -57,24 +58,34 @@ def _forget_counters(state: AppState) -> None:
     state.limits.store.clear()
 
 
+async def _read_fields(request: Request, allowed: str) -> dict[str, Any]:
+    """The body, an object with no field other than ``allowed``."""
+    body = await read_object(request)
+    unknown = set(body) - {allowed}
+    if unknown:
+        raise AdminError(f"{sorted(unknown)[0]}: unknown field (expected {allowed})")
+    return body
+
+
 @admin_endpoint
 async def reset(request: Request) -> Response:
     """Back to an empty (or demo) portal, with the clock real again and no faults, journal or limit counters."""
     state = app_state(request)
-    body = await read_object(request)
-    unknown = set(body) - {"seed"}
-    if unknown:
-        raise AdminError(f"{sorted(unknown)[0]}: unknown field (expected seed)")
-    seed = body.get("seed", "empty")
+    seed = (await _read_fields(request, "seed")).get("seed", "empty")
     if seed not in SEEDS:
         raise AdminError(f"seed: must be one of {', '.join(SEEDS)}")
+    _reset_controls(state)  # first: the demo portal is made at the real time
+    result = await run_in_threadpool(reset_database, state.db, state.clock, state.settings, demo=seed == "demo")
+    await run_in_threadpool(_forget_counters, state)
+    return reply(result)
+
+
+def _reset_controls(state: AppState) -> None:
+    """The real clock again, no fault rules, an empty journal."""
     if isinstance(state.clock, ControllableClock):
         state.clock.reset()
     state.controls.faults.clear()
-    result = await run_in_threadpool(reset_database, state.db, state.clock, state.settings, demo=seed == "demo")
-    await run_in_threadpool(_forget_counters, state)
     state.controls.journal.clear()
-    return reply(result)
 
 
 @admin_endpoint
@@ -87,14 +98,20 @@ async def save(request: Request) -> Response:
 
 @admin_endpoint
 async def restore(request: Request) -> Response:
+    """Back to a snapshot; with ``{"controls": "reset"}`` also real clock, no faults and an empty journal."""
     state = app_state(request)
     name = valid_name(request.path_params["name"])
+    controls = (await _read_fields(request, "controls")).get("controls", "keep")
+    if controls not in CONTROLS:
+        raise AdminError(f"controls: must be one of {', '.join(CONTROLS)}")
     try:
         info = await run_in_threadpool(restore_snapshot, state.db, name)
     except SnapshotError as exc:
         raise AdminError(str(exc), 409, "SNAPSHOT_INCOMPATIBLE") from exc
     if info is None:
         raise not_found(f"no snapshot named {name!r}")
+    if controls == "reset":
+        _reset_controls(state)
     await run_in_threadpool(_forget_counters, state)
     return reply(info.as_dict())
 

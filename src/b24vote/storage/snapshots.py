@@ -2,6 +2,12 @@
 
 Saving copies each portal table with ``CREATE TABLE … AS SELECT *`` (SQLite and PostgreSQL both have it);
 restoring empties the portal tables, children first, and copies the rows back, parents first, with their ids.
+A restore skips the tables that did not change: triggers (migration 0008) move a counter of each table forward
+on every insert, update, delete and truncate, and the snapshot notes the counters at which the live tables held
+its rows (when saved, and again after each restore). A table whose counter moved, or that has no counter or lost
+its triggers, is copied back, with every table that refers to it (emptying a parent empties its children).
+On PostgreSQL both operations first lock the portal tables against writers, so no change still uncommitted can
+hide behind a counter already read.
 The id counters are never moved back: new ids continue after the highest id ever handed out, so an id given to a
 row after the snapshot is not given to another row after the restore. Each operation is
 one transaction. ``b24_settings`` (the secret key, ``member_id``) belongs to the installation, not to the
@@ -68,7 +74,10 @@ registry = Table(
     Column("revision", String(32), nullable=False),
     Column("row_counts", Text, nullable=False),
     Column("date_create", UTCDateTime, nullable=False),
+    # {table: change counter} at which the live table held this snapshot's rows; NULL: copy every table.
+    Column("changes", Text, nullable=True),
 )
+_TRIGGERS = {"sqlite": ("insert", "update", "delete"), "postgresql": ("rows", "truncate")}
 
 
 class SnapshotError(ValueError):
@@ -124,9 +133,55 @@ def _drop_copies(conn: Connection, snapshot_id: int) -> None:
         conn.execute(text(f"DROP TABLE IF EXISTS {_quote(conn, _copy_name(snapshot_id, source))}"))
 
 
+def _lock_out_writers(conn: Connection, tables: list[Table]) -> None:
+    """PostgreSQL: wait for the writers of ``tables`` to finish and keep new ones waiting until this commits."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {', '.join(_quote(conn, t.name) for t in tables)} IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _changes(conn: Connection) -> dict[str, int]:
+    """The change counter of each table that has one and all its triggers."""
+    suffixes = _TRIGGERS[conn.dialect.name]
+    if conn.dialect.name == "postgresql":
+        query = """
+            SELECT c.relname, coalesce(pg_sequence_last_value(to_regclass(quote_ident('b24chg_' || c.relname))), 0)
+            FROM pg_class c
+            WHERE c.relkind = 'r' AND pg_table_is_visible(c.oid)
+              AND to_regclass(quote_ident('b24chg_' || c.relname)) IS NOT NULL
+              AND (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgenabled <> 'D'
+                   AND t.tgname IN ('b24chg_' || c.relname || '_rows', 'b24chg_' || c.relname || '_truncate')) = 2
+        """
+    else:
+        names = " OR ".join(f"m.name = 'b24chg_' || c.name || '_{suffix}'" for suffix in suffixes)
+        query = f"""
+            SELECT c.name, c.changes FROM b24_table_changes c
+            WHERE (SELECT count(*) FROM sqlite_master m WHERE m.type = 'trigger' AND m.tbl_name = c.name
+                   AND ({names})) = {len(suffixes)}
+        """  # noqa: S608 - the suffixes are the constants above
+    return {str(name): int(changes) for name, changes in conn.execute(text(query))}
+
+
+def _note_changes(conn: Connection, snapshot_id: int) -> None:
+    """The live tables hold this snapshot's rows: note their counters."""
+    changes = orjson.dumps(_changes(conn)).decode()
+    conn.execute(update(registry).where(registry.c.id == snapshot_id).values(changes=changes))
+
+
+def _to_copy(tables: list[Table], noted: dict[str, int], now: dict[str, int]) -> list[Table]:
+    """The tables whose rows may differ from the snapshot's, with every table that refers to one of them."""
+    changed = {t.name for t in tables if t.name not in now or noted.get(t.name) != now[t.name]}
+    grown = True
+    while grown:
+        children = {t.name for t in tables for fk in t.foreign_keys if fk.column.table.name in changed}
+        grown = not children <= changed
+        changed |= children
+    return [t for t in tables if t.name in changed]
+
+
 def save_snapshot(db: Database, name: str, now: datetime) -> SnapshotInfo:
     """Copy every portal table under ``name``, replacing an earlier snapshot of that name."""
     with db.write() as conn:
+        _lock_out_writers(conn, portal_tables())
         old = conn.execute(select(registry.c.id).where(registry.c.name == name)).scalar_one_or_none()
         if old is not None:
             _drop_copies(conn, old)
@@ -150,6 +205,7 @@ def save_snapshot(db: Database, name: str, now: datetime) -> SnapshotInfo:
         conn.execute(
             update(registry).where(registry.c.id == snapshot_id).values(row_counts=orjson.dumps(counts).decode())
         )
+        _note_changes(conn, snapshot_id)
         return SnapshotInfo(name, now, counts)
 
 
@@ -164,13 +220,17 @@ def restore_snapshot(db: Database, name: str) -> SnapshotInfo | None:
             raise SnapshotError(
                 f"snapshot {name!r} was taken at schema revision {row.revision}, the database is at {current}"
             )
-        tables = portal_tables()
-        _empty(conn, tables)
-        for source in tables:
-            copy = _copy_of(row.id, source)
-            names = [c.name for c in source.columns]
-            conn.execute(insert(source).from_select(names, select(*(copy.c[n] for n in names))))
-        continue_ids(conn, tables)
+        _lock_out_writers(conn, portal_tables())
+        noted = orjson.loads(row.changes) if row.changes else {}
+        tables = _to_copy(portal_tables(), noted, _changes(conn))
+        if tables:
+            _empty(conn, tables)
+            for source in tables:
+                copy = _copy_of(row.id, source)
+                names = [c.name for c in source.columns]
+                conn.execute(insert(source).from_select(names, select(*(copy.c[n] for n in names))))
+            continue_ids(conn, tables)
+            _note_changes(conn, row.id)
         return _info(row)
 
 

@@ -224,9 +224,13 @@ class Portal:
         self.admin.call("POST", f"/snapshots/{name}")
         self._saved[name] = self._world
 
-    def restore(self, name: str) -> None:
-        """Bring the portal back to snapshot ``name`` (rate-limit counters cleared too)."""
-        self.admin.call("POST", f"/snapshots/{name}/restore")
+    def restore(self, name: str, *, controls: bool = False) -> None:
+        """Bring the portal back to snapshot ``name`` (rate-limit counters cleared too).
+
+        With ``controls``, in the same admin call: real clock, no fault rules, empty journal.
+        """
+        body = {"controls": "reset"} if controls else None
+        self.admin.call("POST", f"/snapshots/{name}/restore", body)
         self._world = self._saved.get(name, World())
 
     def reset(self, *, empty: bool = False) -> None:
@@ -235,10 +239,7 @@ class Portal:
             self.admin.call("POST", "/reset")
             self._world = World()
             return
-        self.clock.reset()
-        self.faults.clear()
-        self.restore(self._world_snapshot)
-        self.journal.clear()
+        self.restore(self._world_snapshot, controls=True)
 
     # --- controls ----------------------------------------------------------------------------------------
 
