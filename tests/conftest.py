@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import delete
 from starlette.testclient import TestClient
 
 from b24vote.app import create_app
@@ -24,6 +25,7 @@ from b24vote.storage import people
 from b24vote.storage.admin import wipe
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
+from b24vote.storage.tables import settings_kv
 
 PG_ADMIN_DSN = os.environ.get("B24VOTE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -67,8 +69,10 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture
 def db(database: Database) -> Database:
-    """The session's database, emptied before the test."""
+    """The session's database, emptied before the test (a language an earlier seed chose included)."""
     wipe(database, restart_ids=True)
+    with database.write() as conn:
+        conn.execute(delete(settings_kv).where(settings_kv.c.key == people.LANGUAGE_KEY))
     return database
 
 
