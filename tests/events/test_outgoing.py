@@ -5,27 +5,22 @@ from __future__ import annotations
 
 import orjson
 from starlette.testclient import TestClient
-from typer.testing import CliRunner
 
 from b24vote.app import create_app
-from b24vote.cli import app as cli
 from b24vote.clock import FrozenClock
 from b24vote.config import Settings
 from b24vote.storage import oauth
 from b24vote.storage.engine import Database
 from tests.conftest import Portal
 from tests.helpers.admin import admin, admin_client
-from tests.helpers.events import LocalHandler, local_handler
+from tests.helpers.events import LocalHandler, local_handler, run_cli
 from tests.helpers.votes import cast, send_poll
 
 VOTE = "B24VOTE.POLL.VOTE"
 
 
 def _cli(db: Database, *args: str) -> tuple[int, str, str]:
-    url = db.url.render_as_string(hide_password=False)
-    env = {"B24VOTE_POLL_EVENTS": "1"}
-    result = CliRunner().invoke(cli, ["webhook", "add", *args, "--database-url", url], env=env)
-    return result.exit_code, result.stdout, result.stderr
+    return run_cli(db, "webhook", "add", *args, env={"B24VOTE_POLL_EVENTS": "1"})
 
 
 def _vote_reaches(client: TestClient, portal: Portal, handler: LocalHandler, db: Database, token: str) -> None:

@@ -62,7 +62,14 @@ def apply_seed(target: SeedTarget, doc: SeedDoc) -> dict[str, Any]:
         for i, spec in enumerate(doc.outgoing):
             out["outgoing"].append(_outgoing(conn, target, spec, f"outgoing[{i}]"))
         for app in doc.apps:
-            made, secret = oauth.add_app(conn, now, name=app.name, scopes=app.scopes, redirect_uri=app.redirect_uri)
+            made, secret = oauth.add_app(
+                conn,
+                now,
+                name=app.name,
+                scopes=app.scopes,
+                redirect_uri=app.redirect_uri,
+                install_handler=app.install_handler,
+            )
             out["apps"].append({"name": made.name, "client_id": made.client_id, "client_secret": secret})
         for i, poll in enumerate(doc.polls):
             out["polls"].append(_poll(conn, target, poll, f"polls[{i}]"))

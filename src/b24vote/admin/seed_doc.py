@@ -83,6 +83,7 @@ class AppSpec:
     name: str
     scopes: frozenset[str]
     redirect_uri: str = ""
+    install_handler: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,11 +263,12 @@ def _outgoing(raw: dict[str, Any], path: str) -> OutgoingSpec:
 
 
 def _app(raw: dict[str, Any], path: str) -> AppSpec:
-    _check_keys(raw, path, {"name", "scopes", "redirect_uri"})
-    uri = _text(raw, "redirect_uri", path)
-    if uri and not uri.startswith(("http://", "https://")):
-        raise SeedError(f"{path}.redirect_uri: must be an http:// or https:// URL")
-    return AppSpec(_text(raw, "name", path, required=True), _scopes(raw, path), uri)
+    _check_keys(raw, path, {"name", "scopes", "redirect_uri", "install_handler"})
+    urls = [_text(raw, key, path) for key in ("redirect_uri", "install_handler")]
+    for key, url in zip(("redirect_uri", "install_handler"), urls, strict=True):
+        if url and not url.startswith(("http://", "https://")):
+            raise SeedError(f"{path}.{key}: must be an http:// or https:// URL")
+    return AppSpec(_text(raw, "name", path, required=True), _scopes(raw, path), *urls)
 
 
 def _poll(raw: dict[str, Any], path: str) -> PollSpec:
