@@ -7,6 +7,7 @@ OAuth server: ``BitrixOAuthRequester._OAUTH_TOKEN_URL`` is a class attribute wit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from b24pysdk.errors import (
 from b24pysdk.errors.oauth import BitrixOAuthInvalidGrant, BitrixOAuthNoAuthFound
 
 from tests.clients.conftest import CONNECTOR, Crowd, Live, OAuthApp, count_status
+from tests.helpers.events import local_handler
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("trust_ca")]
 
@@ -274,3 +276,25 @@ def test_paging_past_fifty_voters(hook_client: Client, crowd: Crowd) -> None:
     again = hook_client.vote.attached_vote.get_answer_voted(crowd.answer_id, attach_id=crowd.attach_id)
     everyone = again.as_list().result  # the SDK pages with start=50 inside a batch
     assert sorted(user["ID"] for user in everyone) == crowd.voter_ids
+
+
+# --- Events ------------------------------------------------------------------------------------------------
+
+
+def test_an_app_keeps_the_install_token_binds_onapptest_and_receives_event_test(oauth_server: Live) -> None:
+    with local_handler() as handler:
+        made = json.loads(
+            oauth_server.cli("app", "add", "--name", "Events", "--install-handler", handler.url, "--json")
+        )
+        app = OAuthApp(made["client_id"], made["client_secret"])
+        token = oauth_token(oauth_server, app)  # the first token installs the app: ONAPPINSTALL
+        installed = handler.next().form
+        assert installed["event"] == "ONAPPINSTALL"
+        kept = installed["auth"]["application_token"]  # what a handler saves (safe-event-handlers.md)
+        client = Client(token, timeout=15)
+        assert client.event.bind("ONAPPTEST", handler.url).result is True
+        assert [(e["event"], e["handler"]) for e in client.event.get().result] == [("ONAPPTEST", handler.url)]
+        assert token.call_method("event.test", {"ping": "pong"})["result"] == 1
+        got = handler.next().form
+    assert got["event"] == "ONAPPTEST" and got["data"] == {"QUERY": {"ping": "pong"}}
+    assert got["auth"]["application_token"] == kept and got["auth"]["domain"] == oauth_server.host

@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
+from b24vote.cli import app as cli
 from b24vote.clock import Clock
 from b24vote.storage import oauth
 from b24vote.storage.engine import Database
@@ -99,3 +101,10 @@ def install(db: Database, clock: Clock, user_id: int, scopes: tuple[str, ...] = 
 def rest(client: TestClient, app: App, method: str, **params: Any) -> Any:
     """A successful call as the application; returns ``result``."""
     return assert_envelope(client.post(f"/rest/{method}", json={**params, "auth": app.token}))
+
+
+def run_cli(db: Database, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """``b24vote ARGS --database-url …`` in-process: exit code, standard output, standard error."""
+    url = db.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(cli, [*args, "--database-url", url], env=env)
+    return result.exit_code, result.stdout, result.stderr

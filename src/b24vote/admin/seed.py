@@ -1,4 +1,4 @@
-"""Seeding: create the users, chats, webhooks, apps and polls of a seed document in one transaction.
+"""Seeding: create the users, chats, webhooks (incoming, outgoing), apps and polls of a seed document at once.
 
 Chat polls and their ballots go through the handlers of ``vote.Integration.Im.send`` and
 ``vote.AttachedVote.vote`` (the code path of the REST methods), so counters, messages and attaches are
@@ -17,10 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from b24vote.admin.http import admin_endpoint, app_state, read_body, reply
-from b24vote.admin.seed_doc import ChatSpec, PollSpec, SeedDoc, SeedError, UserSpec, WebhookSpec, load
+from b24vote.admin.seed_doc import ChatSpec, OutgoingSpec, PollSpec, SeedDoc, SeedError, UserSpec, WebhookSpec, load
 from b24vote.config import Settings
 from b24vote.domain.polls import IM_ENTITY_TYPE, FieldType
 from b24vote.errors import AdminError, B24Error
+from b24vote.events.outgoing import OutgoingError, add_outgoing
 from b24vote.methods import attached_vote, integration_im  # noqa: F401 - registers the handlers used here
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Caller, registry
@@ -47,7 +48,7 @@ class SeedTarget:
 def apply_seed(target: SeedTarget, doc: SeedDoc) -> dict[str, Any]:
     """Create everything ``doc`` declares; returns the ids, webhook URLs and app credentials made."""
     now, base = target.now, target.settings.public_url
-    out: dict[str, Any] = {"users": [], "chats": [], "webhooks": [], "apps": [], "polls": []}
+    out: dict[str, Any] = {"users": [], "chats": [], "webhooks": [], "outgoing": [], "apps": [], "polls": []}
     with target.db.write() as conn:
         if doc.language is not None:
             people.set_setting(conn, people.LANGUAGE_KEY, doc.language)
@@ -58,8 +59,17 @@ def apply_seed(target: SeedTarget, doc: SeedDoc) -> dict[str, Any]:
             out["chats"].append(_chat(conn, now, chat, f"chats[{i}]"))
         for i, hook in enumerate(doc.webhooks):
             out["webhooks"].append(_webhook(conn, now, base, hook, f"webhooks[{i}]"))
+        for i, spec in enumerate(doc.outgoing):
+            out["outgoing"].append(_outgoing(conn, target, spec, f"outgoing[{i}]"))
         for app in doc.apps:
-            made, secret = oauth.add_app(conn, now, name=app.name, scopes=app.scopes, redirect_uri=app.redirect_uri)
+            made, secret = oauth.add_app(
+                conn,
+                now,
+                name=app.name,
+                scopes=app.scopes,
+                redirect_uri=app.redirect_uri,
+                install_handler=app.install_handler,
+            )
             out["apps"].append({"name": made.name, "client_id": made.client_id, "client_secret": secret})
         for i, poll in enumerate(doc.polls):
             out["polls"].append(_poll(conn, target, poll, f"polls[{i}]"))
@@ -78,6 +88,15 @@ def _webhook(conn: Connection, now: datetime, base: str, hook: WebhookSpec, path
             conn, now, user_id=hook.user, scopes=scopes, code=hook.code, title=hook.title
         )
     return {"id": hook_id, "user": hook.user, "url": webhook_url(base, hook.user, code)}
+
+
+def _outgoing(conn: Connection, target: SeedTarget, spec: OutgoingSpec, path: str) -> dict[str, Any]:
+    poll_events = target.settings.poll_events
+    try:
+        made = add_outgoing(conn, target.now, user=spec.user, url=spec.url, event=spec.event, poll_events=poll_events)
+    except OutgoingError as exc:
+        raise SeedError(f"{path}.{exc.field}: {exc}") from exc
+    return {"id": made.id, "user": made.user, "event": made.event, "application_token": made.application_token}
 
 
 def _need_user(conn: Connection, user_id: int, path: str) -> None:

@@ -17,9 +17,20 @@ from b24vote.domain.people import parse_scopes
 from b24vote.domain.poll_data import MAX_CHAT_ANSWERS, MIN_CHAT_ANSWERS
 from b24vote.domain.polls import ALLOW_REVOTE, HIDE_RESULT, Anonymity
 
-__all__ = ["AppSpec", "ChatSpec", "PollSpec", "SeedDoc", "SeedError", "UserSpec", "WebhookSpec", "load", "parse"]
+__all__ = [
+    "AppSpec",
+    "ChatSpec",
+    "OutgoingSpec",
+    "PollSpec",
+    "SeedDoc",
+    "SeedError",
+    "UserSpec",
+    "WebhookSpec",
+    "load",
+    "parse",
+]
 
-SECTIONS = ("language", "users", "chats", "webhooks", "apps", "polls")
+SECTIONS = ("language", "users", "chats", "webhooks", "outgoing", "apps", "polls")
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _OPTION_NAMES = {"revote": ALLOW_REVOTE, "hide_result": HIDE_RESULT}
 _ANONYMITY = {"public": Anonymity.PUBLICLY, "anonymous": Anonymity.ANONYMOUSLY}
@@ -59,10 +70,20 @@ class WebhookSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingSpec:
+    """An outgoing webhook: ``event`` sent to ``url``, set up by ``user``."""
+
+    user: int
+    url: str
+    event: str
+
+
+@dataclass(frozen=True, slots=True)
 class AppSpec:
     name: str
     scopes: frozenset[str]
     redirect_uri: str = ""
+    install_handler: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +103,7 @@ class SeedDoc:
     users: list[UserSpec] = field(default_factory=list)
     chats: list[ChatSpec] = field(default_factory=list)
     webhooks: list[WebhookSpec] = field(default_factory=list)
+    outgoing: list[OutgoingSpec] = field(default_factory=list)
     apps: list[AppSpec] = field(default_factory=list)
     polls: list[PollSpec] = field(default_factory=list)
     language: str | None = None  # the portal's language (B24VOTE_LANGUAGE for this portal), kept in b24_settings
@@ -108,6 +130,7 @@ def parse(data: Any) -> SeedDoc:
         users=[_user(_obj(r, p), p) for p, r in _items(data, "users")],
         chats=[_chat(_obj(r, p), p) for p, r in _items(data, "chats")],
         webhooks=[_webhook(_obj(r, p), p) for p, r in _items(data, "webhooks")],
+        outgoing=[_outgoing(_obj(r, p), p) for p, r in _items(data, "outgoing")],
         apps=[_app(_obj(r, p), p) for p, r in _items(data, "apps")],
         polls=[_poll(_obj(r, p), p) for p, r in _items(data, "polls")],
     )
@@ -231,12 +254,21 @@ def _webhook(raw: dict[str, Any], path: str) -> WebhookSpec:
     return WebhookSpec(_id(raw["user"], f"{path}.user"), _scopes(raw, path), code, _text(raw, "title", path))
 
 
+def _outgoing(raw: dict[str, Any], path: str) -> OutgoingSpec:
+    _check_keys(raw, path, {"user", "url", "event"})
+    if raw.get("user") is None:
+        raise SeedError(f"{path}.user: required")
+    url, event = _text(raw, "url", path, required=True), _text(raw, "event", path, required=True)
+    return OutgoingSpec(_id(raw["user"], f"{path}.user"), url, event)
+
+
 def _app(raw: dict[str, Any], path: str) -> AppSpec:
-    _check_keys(raw, path, {"name", "scopes", "redirect_uri"})
-    uri = _text(raw, "redirect_uri", path)
-    if uri and not uri.startswith(("http://", "https://")):
-        raise SeedError(f"{path}.redirect_uri: must be an http:// or https:// URL")
-    return AppSpec(_text(raw, "name", path, required=True), _scopes(raw, path), uri)
+    _check_keys(raw, path, {"name", "scopes", "redirect_uri", "install_handler"})
+    urls = [_text(raw, key, path) for key in ("redirect_uri", "install_handler")]
+    for key, url in zip(("redirect_uri", "install_handler"), urls, strict=True):
+        if url and not url.startswith(("http://", "https://")):
+            raise SeedError(f"{path}.{key}: must be an http:// or https:// URL")
+    return AppSpec(_text(raw, "name", path, required=True), _scopes(raw, path), *urls)
 
 
 def _poll(raw: dict[str, Any], path: str) -> PollSpec:

@@ -82,6 +82,7 @@ def seed(
     lines = [f"users: {', '.join(map(str, result['users'])) or '-'}"]
     lines += [f"chats: {', '.join(map(str, result['chats'])) or '-'}"]
     lines += [f"webhook for user {h['user']}: {h['url']}" for h in result["webhooks"]]
+    lines += [f"outgoing {h['event']}: application_token {h['application_token']}" for h in result["outgoing"]]
     lines += [f"app {a['name']}: client_id {a['client_id']} client_secret {a['client_secret']}" for a in result["apps"]]
     lines += [f"poll: vote {p['vote_id']}, attach {p['attach_id']}, message {p['message_id']}" for p in result["polls"]]
     emit(as_json, result, "\n".join(lines))

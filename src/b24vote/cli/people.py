@@ -12,7 +12,7 @@ __all__ = ["chat_app", "user_app", "webhook_app"]
 
 user_app = typer.Typer(help="Portal users.")
 chat_app = typer.Typer(help="Group chats.")
-webhook_app = typer.Typer(help="Incoming webhooks.")
+webhook_app = typer.Typer(help="Incoming and outgoing webhooks.")
 
 
 @user_app.command("add")
@@ -98,12 +98,26 @@ def chat_join(
 
 @webhook_app.command("add")
 def webhook_add(
-    user: Annotated[int, typer.Option("--user", help="The user the webhook acts as.")],
+    user: Annotated[int, typer.Option("--user", help="The user the webhook acts as (or who set it up).")],
     scope: Annotated[str, typer.Option("--scope", help="Comma-separated scopes.")] = "vote,im,user",
+    outgoing: Annotated[
+        str | None, typer.Option("--outgoing", help="Make an outgoing webhook: the handler URL events go to.")
+    ] = None,
+    event: Annotated[str | None, typer.Option("--event", help="The event an outgoing webhook sends.")] = None,
     database_url: DbUrl = None,
     as_json: Json = False,
 ) -> None:
-    """Create an incoming webhook; prints its full URL (the code is shown only this once)."""
+    """Create an incoming webhook and print its URL, or with --outgoing an outgoing one and print its token."""
+    if (outgoing is None) != (event is None):
+        raise fail("--outgoing and --event go together")
+    if outgoing is not None and event is not None:
+        _outgoing_add(user, outgoing, event, database_url, as_json)
+    else:
+        _incoming_add(user, scope, database_url, as_json)
+
+
+def _incoming_add(user: int, scope: str, database_url: str | None, as_json: bool) -> None:
+    """An incoming webhook; its full URL is printed (the code is shown only this once)."""
     from b24vote.domain.people import parse_scopes
     from b24vote.portal import webhook_url
     from b24vote.storage import people
@@ -120,3 +134,18 @@ def webhook_add(
             hook_id, code = people.add_webhook(conn, now(), user_id=user, scopes=sorted(scopes))
         url = webhook_url(found.public_url, user, code)
         emit(as_json, {"id": hook_id, "url": url, "scopes": sorted(scopes)}, url)
+
+
+def _outgoing_add(user: int, url: str, event: str, database_url: str | None, as_json: bool) -> None:
+    """An outgoing webhook; its ``application_token`` is printed (a handler compares it with ``auth``)."""
+    from b24vote.events.outgoing import OutgoingError, add_outgoing
+
+    found = settings(database_url)
+    with database(found) as db, db.write() as conn:
+        try:
+            made = add_outgoing(conn, now(), user=user, url=url, event=event, poll_events=found.poll_events)
+        except OutgoingError as exc:
+            option = {"user": "--user", "url": "--outgoing", "event": "--event"}[exc.field]
+            raise fail(f"{option}: {exc}") from exc
+    data = {"id": made.id, "user": made.user, "url": made.url, "event": made.event}
+    emit(as_json, {**data, "application_token": made.application_token}, made.application_token)

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 __all__ = [
     "APP_EVENTS",
+    "MAX_URL",
     "ONAPPINSTALL",
     "ONAPPTEST",
     "ONAPPUNINSTALL",
@@ -26,6 +27,7 @@ __all__ = [
     "OfflineEvent",
     "available_events",
     "form_body",
+    "is_handler_url",
     "is_known",
 ]
 
@@ -109,6 +111,15 @@ def available_events(poll_events: bool) -> tuple[EventName, ...]:
 
 def is_known(name: str, poll_events: bool) -> bool:
     return any(e.name == name for e in available_events(poll_events))
+
+
+MAX_URL = 2048
+
+
+def is_handler_url(url: str) -> bool:
+    """An http or https URL with a host, as a handler must be (loopback allowed, unlike a cloud portal)."""
+    parts = urlsplit(url)
+    return len(url) <= MAX_URL and parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _pairs(prefix: str, value: Any) -> Iterator[tuple[str, str]]:

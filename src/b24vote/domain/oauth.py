@@ -41,6 +41,7 @@ class OAuthApp:
     scopes: frozenset[str]
     redirect_uri: str
     active: bool
+    install_handler: str = ""  # where ONAPPINSTALL goes (the "initial installation path")
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,9 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._sending: dict[int, asyncio.Task[None]] = {}  # by handler id
         self._writes: set[asyncio.Future[Any]] = set()  # shielded writes still under way
+        # One pass at a time: a drain that starts while the loop's pass is claiming waits for it, and so sees
+        # the sends that pass started (else it could find nothing to claim and nothing under way, and return).
+        self._passing: asyncio.Lock | None = None
 
     def wake(self) -> None:
         """Look for due deliveries now (a call that queued some has committed)."""
@@ -108,7 +111,7 @@ class Sender:
             self._wake.set()
 
     async def start(self) -> None:
-        self._wake = asyncio.Event()
+        self._wake, self._passing = asyncio.Event(), asyncio.Lock()  # both belong to the loop the sender runs on
         self._task = asyncio.create_task(self._loop(self._wake))
 
     async def stop(self) -> None:
@@ -122,7 +125,7 @@ class Sender:
         # A write the cancelled send shielded still holds its connection: let it end before the engine goes.
         if self._writes:
             await asyncio.wait(self._writes, timeout=self.timeout + _LEASE_MARGIN)
-        self._task = self._wake = None
+        self._task = self._wake = self._passing = None
 
     async def _loop(self, woken: asyncio.Event) -> None:
         while True:
@@ -137,6 +140,12 @@ class Sender:
 
     async def pass_once(self) -> list[asyncio.Task[None]]:
         """Claim what is due now and start sending it; returns the sends it started."""
+        if self._passing is None:
+            self._passing = asyncio.Lock()
+        async with self._passing:
+            return await self._claim_due()
+
+    async def _claim_due(self) -> list[asyncio.Task[None]]:
         now = self.clock.now()
         due = await self._read(lambda conn: deliveries.due(conn, now, BATCH))
         started = []

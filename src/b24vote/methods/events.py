@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from b24vote.domain.events import ONAPPTEST, ONOFFLINEEVENT, Handler, available_events, is_known
+from b24vote.domain.events import ONAPPTEST, ONOFFLINEEVENT, Handler, available_events, is_handler_url, is_known
 from b24vote.errors import ErrorCode, MethodError, PlatformError
 from b24vote.events.queue import Cause, queue_event
 from b24vote.methods.params import Params
@@ -20,8 +19,6 @@ from b24vote.storage import events as handlers
 from b24vote.storage import people
 
 __all__ = ["app_of", "cause_of", "require_admin"]
-
-MAX_URL = 2048
 
 
 def cause_of(ctx: CallContext) -> Cause:
@@ -60,8 +57,7 @@ def _handler_url(params: Params) -> str:
     url = params.string("handler", any_case=True).strip()
     if not url:
         raise PlatformError(ErrorCode.ERROR_ARGUMENT, "Argument 'HANDLER' is null or empty")
-    parts = urlsplit(url)
-    if len(url) > MAX_URL or parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_handler_url(url):
         raise PlatformError(ErrorCode.ERROR_ARGUMENT, "Argument 'HANDLER' must be an http or https URL")
     return url
 

@@ -18,6 +18,7 @@ __all__ = [
     "find_handler",
     "handlers_for",
     "handlers_of",
+    "is_installed",
     "mark_notified",
     "new_token",
     "unbind",
@@ -37,6 +38,12 @@ def app_token(conn: Connection, now: datetime, app_id: int) -> str:
     token = new_token()
     conn.execute(insert(event_app_tokens).values(app_id=app_id, token=token, date_create=now))
     return token
+
+
+def is_installed(conn: Connection, app_id: int) -> bool:
+    """Whether the application has its ``application_token`` yet: made when it is installed or first needs it."""
+    found = conn.execute(select(event_app_tokens.c.app_id).where(event_app_tokens.c.app_id == app_id)).first()
+    return found is not None
 
 
 def _handler(row: Any) -> Handler:

@@ -32,6 +32,7 @@ __all__ = [
     "add_grant",
     "check_client",
     "consume_code",
+    "deactivate_app",
     "find_access",
     "find_app",
     "get_app",
@@ -57,6 +58,7 @@ def _app(row: Any) -> OAuthApp:
         scopes=_scopes(row.scopes),
         redirect_uri=row.redirect_uri,
         active=bool(row.active),
+        install_handler=row.install_handler,
     )
 
 
@@ -66,7 +68,13 @@ def member_id(conn: Connection) -> str:
 
 
 def add_app(
-    conn: Connection, now: datetime, *, name: str, scopes: Iterable[str], redirect_uri: str = ""
+    conn: Connection,
+    now: datetime,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    redirect_uri: str = "",
+    install_handler: str = "",
 ) -> tuple[OAuthApp, str]:
     """Register an application; returns it and its client secret (shown once)."""
     scope_set = frozenset(scopes)
@@ -80,12 +88,13 @@ def add_app(
             name=name,
             scopes=",".join(sorted(scope_set)),
             redirect_uri=redirect_uri,
+            install_handler=install_handler,
             active=True,
             date_create=now,
         )
         .returning(oauth_apps.c.id)
     ).scalar_one()
-    return OAuthApp(int(app_id), client_id, name, scope_set, redirect_uri, True), secret
+    return OAuthApp(int(app_id), client_id, name, scope_set, redirect_uri, True, install_handler), secret
 
 
 def find_app(conn: Connection, client_id: str) -> OAuthApp | None:
@@ -205,6 +214,11 @@ def has_grant(conn: Connection, app_id: int, user_id: int) -> bool:
 def add_grant(conn: Connection, now: datetime, app_id: int, user_id: int) -> None:
     if not has_grant(conn, app_id, user_id):
         conn.execute(insert(oauth_grants).values(app_id=app_id, user_id=user_id, date_create=now))
+
+
+def deactivate_app(conn: Connection, app_id: int) -> None:
+    """Remove the application from the portal: its client and tokens stop working, its row stays."""
+    conn.execute(update(oauth_apps).where(oauth_apps.c.id == app_id).values(active=False))
 
 
 def get_app(conn: Connection, app_id: int) -> OAuthApp | None:

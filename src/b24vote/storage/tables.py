@@ -267,6 +267,7 @@ oauth_apps = Table(
     Column("scopes", String(1024), nullable=False),
     Column("redirect_uri", String(2048), nullable=False, server_default=""),
     Column("active", Boolean, nullable=False, server_default="1"),
+    Column("install_handler", String(2048), nullable=False, server_default=""),  # ONAPPINSTALL goes here
     Column("date_create", UTCDateTime, nullable=False),
     **_NEVER_REUSED,
 )

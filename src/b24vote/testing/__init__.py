@@ -9,6 +9,7 @@ See docs/testing-with-b24vote.md.
 from __future__ import annotations
 
 from b24vote.testing._controls import Call, Clock, FaultRule, Faults, Journal
+from b24vote.testing._deliveries import Deliveries, HandlerFailure, PendingDelivery
 from b24vote.testing._http import AdminClient, PortalError
 from b24vote.testing._portal import Portal
 from b24vote.testing._world import OAuthApp, SeedDocument, SeededPoll, World
@@ -17,10 +18,13 @@ __all__ = [
     "AdminClient",
     "Call",
     "Clock",
+    "Deliveries",
     "FaultRule",
     "Faults",
+    "HandlerFailure",
     "Journal",
     "OAuthApp",
+    "PendingDelivery",
     "Portal",
     "PortalError",
     "SeedDocument",

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from b24vote.testing._controls import Clock, Faults, Journal
+from b24vote.testing._deliveries import Deliveries
 from b24vote.testing._http import AdminClient, PortalError
 from b24vote.testing._server import ServerThread
 from b24vote.testing._world import OAuthApp, SeedDocument, SeededPoll, World, document_body
@@ -254,6 +255,10 @@ class Portal:
     @property
     def journal(self) -> Journal:
         return Journal(self.admin)
+
+    @property
+    def deliveries(self) -> Deliveries:
+        return Deliveries(self.admin)
 
     def __repr__(self) -> str:
         return f"<Portal {self.url or 'not started'} users={list(self.users)}>"

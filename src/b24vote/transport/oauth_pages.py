@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from b24vote.domain.oauth import OAuthApp, portal_domain
+from b24vote.events.install import install_app
+from b24vote.events.queue import Cause
 from b24vote.storage import oauth, passwords, people
 from b24vote.transport.routes import read_params
 
@@ -186,8 +188,12 @@ def _grant_or_ask(state: AppState, request: Request, ask: _Ask, app: OAuthApp, u
                 scopes=", ".join(sorted(app.scopes)),
             )
         oauth.add_grant(conn, now, app.id, user_id)
+        cause = Cause(now, user_id, state.settings.public_url)
+        installed = install_app(conn, cause, app, state.settings.language)  # ONAPPINSTALL on the first grant
         code = oauth.add_code(conn, now, app.id, user_id)
         member = oauth.member_id(conn)
+    if installed:  # committed: the deliveries can be sent
+        state.sender.wake()
     if not app.redirect_uri:
         return _message("Authorization code", "Enter this code in the application within 30 seconds.", 200, code)
     return RedirectResponse(_redirect_to(app, ask, code, member, state.settings.public_url), 302)
