@@ -23,6 +23,7 @@ from b24vote.methods.registry import registry
 from b24vote.methods.schemas import DOCS
 from b24vote.openapi import REST_STATUSES, build_openapi
 from b24vote.storage.engine import Database
+from b24vote.web.api_docs import SWAGGER_UI_VERSION, VERB_HEADER, ui_document
 from tests.conftest import Portal
 from tests.helpers.votes import call, cast, send_poll
 
@@ -88,13 +89,38 @@ def test_served_json_and_docs_page(app_client: TestClient) -> None:
     assert served.json()["openapi"] == "3.1.0"
     page = app_client.get("/docs")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "default-src 'none'" in page.headers["content-security-policy"]
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self';" in policy and "connect-src 'self'" in policy
+    # Nothing is loaded from elsewhere: every src/href is local, and each of them is served.
+    links = re.findall(r'(?:src|href)="([^"]*)"', page.text)
+    assert links and all(link.startswith(("/", "#")) for link in links)
+    for link in links:
+        assert app_client.get(link).status_code == 200, link
+    assert f"/docs/assets/swagger-ui-bundle.js?v={SWAGGER_UI_VERSION}" in links
+    assert int(SWAGGER_UI_VERSION.split(".")[0]) >= 5  # OpenAPI 3.1 needs Swagger UI 5
+    missing = app_client.get("/docs/assets/index.html")  # the bundle's sample page is not served
+    assert missing.status_code == 404 and missing.json()["error"] == "ERROR_NOT_FOUND"
+
+
+def test_docs_page_document_has_one_entry_per_method() -> None:
+    doc = doc_for()
+    shown = ui_document(doc)
+    rest = {p: item for p, item in shown["paths"].items() if p.startswith("/rest/")}
+    assert sorted(rest) == sorted(f"/rest/{m.name}" for m in registry)
     for method in registry:
-        assert f"/rest/{{user_id}}/{{code}}/{method.name}</code>" in page.text
-    assert "<script" not in page.text
-    # Nothing is loaded from elsewhere: every src/href is local.
-    assert all(link.startswith(("/", "#")) for link in re.findall(r'(?:src|href)="([^"]*)"', page.text))
-    assert app_client.get(re.findall(r'href="(/static/[^"]+)"', page.text)[0]).status_code == 200
+        (verb, entry), *others = rest[f"/rest/{method.name}"].items()
+        assert verb == "post" and not others
+        post = doc["paths"][f"/rest/{{user_id}}/{{code}}/{method.name}"]["post"]
+        assert entry["requestBody"] == post["requestBody"] and entry["responses"] == post["responses"]
+        assert entry["parameters"] == [p for p in entry["parameters"] if p["name"] == VERB_HEADER]
+        assert "`" not in entry["summary"] and post["summary"] in entry["description"]
+        assert entry["tags"] == [method.scope or "basic"]
+    assert {p: i for p, i in shown["paths"].items() if not p.startswith("/rest/")} == {
+        p: i for p, i in doc["paths"].items() if not p.startswith("/rest/")
+    }
+    assert [t["name"] for t in shown["tags"]] == sorted({"basic", "oauth", "web", *registry.scopes()})
+    assert shown["servers"] == [{"url": "/", "description": "this server"}]
+    assert doc_for()["paths"] == doc["paths"]  # the document shown is a copy
 
 
 @pytest.mark.skipif(

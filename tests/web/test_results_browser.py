@@ -1,9 +1,7 @@
 """The results page in a real browser (Debian's Chromium driven by Playwright) against a real server process.
 
-Chromium comes from ``apt-get install chromium`` (``make test`` installs it); Playwright's own browser
-download cannot work here, so it is pointed at /usr/bin/chromium. Without Chromium these tests are skipped
-locally and fail under ``CI=true``. Screenshots go to test-artifacts/; ``B24VOTE_UPDATE_SCREENSHOT=1`` also
-refreshes docs/results-page.png.
+The browser comes from tests/helpers/browser.py (Debian's Chromium). Screenshots go to test-artifacts/;
+``B24VOTE_UPDATE_SCREENSHOT=1`` also refreshes docs/results-page.png.
 """
 
 from __future__ import annotations
@@ -26,45 +24,14 @@ from b24vote.clock import SystemClock
 from b24vote.domain.polls import IM_ENTITY_TYPE
 from b24vote.storage import people
 from b24vote.storage.engine import Database
-from tests.conftest import IN_CI
+from tests.helpers.browser import expect, new_page
 from tests.helpers.server import base_env, cli, running_server
 from tests.helpers.wire import assert_envelope
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "results-page.png"
 LIVE_WAIT_MS = 5000
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"the browser tests need Chromium under CI=true: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover - installed by the dev extra
-        _unavailable(f"playwright is not installed: {exc}")
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing: run `make browsers` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @dataclass
@@ -126,17 +93,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(base, paths, names)
 
 
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def _page(browser: Any, width: int = 1280, height: int = 900, **options: Any) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": height}, **options)
-    return context.new_page()
-
-
 def _wait_live(page: Any) -> None:
     """Until the page's event stream is open (the status line says so)."""
     expect(page.locator('[data-field="live"]')).to_have_text(re.compile(r"^Live"), timeout=LIVE_WAIT_MS)
@@ -146,7 +102,7 @@ def test_counts_bars_and_voters_are_right(browser: Any, server: Server) -> None:
     attach = server.poll("Which day suits the release?", ["Tuesday", "Thursday", "Friday"])
     for user, answer in ((1, 0), (2, 0), (3, 1)):
         server.vote(user, attach, answer)
-    page = _page(browser)
+    page = new_page(browser)
     response = page.goto(server.base + attach["resultUrl"])
     assert response is not None and response.status == 200
     assert page.locator("h1").inner_text() == "Which day suits the release?"
@@ -176,7 +132,7 @@ def test_counts_bars_and_voters_are_right(browser: Any, server: Server) -> None:
 
 def test_a_vote_through_the_api_appears_without_reload(browser: Any, server: Server) -> None:
     attach = server.poll("Lunch at noon?", ["Yes", "No"])
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.base + attach["resultUrl"])
     _wait_live(page)
     page.evaluate("window.loadedOnce = true")  # gone if the page reloads
@@ -224,7 +180,7 @@ def test_an_anonymous_poll_names_nobody(browser: Any, server: Server) -> None:
     attach = server.poll("Rate the retro (anonymous)", ["Useful", "Too long"], anonymity=2)
     for user, answer in ((1, 0), (2, 1), (3, 0)):
         server.vote(user, attach, answer)
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.base + attach["resultUrl"])
     _wait_live(page)
     server.vote(4, attach, 1)  # a vote while the page is open: the live update must not name the voter either
@@ -247,7 +203,7 @@ def test_a_bad_or_tampered_link_shows_a_404_page_without_data(browser: Any, serv
     server.vote(2, attach, 0)
     signed = attach["signedAttachId"]
     tampered = signed[:-1] + ("0" if signed[-1] != "0" else "1")
-    page = _page(browser)
+    page = new_page(browser)
     for code in ("zzzzzzzzzzzzzzzz", tampered, attach["resultUrl"].rsplit("/", 1)[1][::-1]):
         response = page.goto(f"{server.base}/vote-result/{code}")
         assert response is not None and response.status == 404
@@ -278,7 +234,7 @@ def layout_poll(server: Server) -> dict[str, Any]:
 def test_layout_holds_from_phone_to_desktop(
     browser: Any, server: Server, layout_poll: dict[str, Any], artefacts: Path, width: int, scheme: str
 ) -> None:
-    page = _page(browser, width, 900, color_scheme=scheme)
+    page = new_page(browser, width, 900, color_scheme=scheme)
     page.goto(server.base + layout_poll["resultUrl"])
     _wait_live(page)
     assert _fits(page), page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -297,7 +253,7 @@ def test_layout_holds_from_phone_to_desktop(
 def test_keyboard_reaches_voters_and_downloads(browser: Any, server: Server) -> None:
     attach = server.poll("Keyboard check", ["One", "Two"])
     server.vote(2, attach, 0)
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.base + attach["resultUrl"])
     details = page.locator("details.voters").first
     assert details.evaluate("d => d.open") is True
