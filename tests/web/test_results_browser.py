@@ -30,7 +30,10 @@ from tests.helpers.wire import assert_envelope
 
 pytestmark = pytest.mark.slow
 
-DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "results-page.png"
+DOCS = Path(__file__).parents[2] / "docs"
+DOCS_SCREENSHOT = DOCS / "results-page.png"
+PHONE = {"width": 375, "height": 740}  # CSS px of a common phone (iPhone SE/8: 375 x 667, plus the address bar)
+TAP_MIN = 44  # CSS px: WCAG 2.5.5, Apple's Human Interface Guidelines, Android's 48 dp
 LIVE_WAIT_MS = 5000
 
 
@@ -110,13 +113,18 @@ def test_counts_bars_and_voters_are_right(browser: Any, server: Server) -> None:
     assert page.locator('[data-field="state"]').inner_text() == "Open"
     rows = page.locator("li.answer")
     assert rows.count() == 3
-    expected = [("2 votes", "66.67 %", 66.6667), ("1 vote", "33.33 %", 33.3333), ("0 votes", "0 %", 0.0)]
-    for i, (count, percent, value) in enumerate(expected):
+    expected = [
+        ("2 votes", "67%", "66.67%", 66.6667),
+        ("1 vote", "33%", "33.33%", 33.3333),
+        ("0 votes", "0%", "0%", 0.0),
+    ]
+    for i, (count, percent, exact, value) in enumerate(expected):
         row = rows.nth(i)
         assert row.locator('[data-field="count"]').inner_text() == count
         assert row.locator('[data-field="percent"]').inner_text() == percent
+        assert row.locator('[data-field="percent"]').get_attribute("title") == exact
         meter = row.get_by_role("meter")
-        assert meter.get_attribute("aria-valuetext") == f"{percent}, {count}"
+        assert meter.get_attribute("aria-valuetext") == f"{exact}, {count}"
         assert abs(float(meter.evaluate("m => m.value")) - value) < 0.01
     widths = [rows.nth(i).locator("meter").bounding_box()["width"] for i in range(3)]
     assert widths[0] == widths[1] == widths[2] > 0  # the track; the fill is the meter's value
@@ -141,13 +149,19 @@ def test_a_vote_through_the_api_appears_without_reload(browser: Any, server: Ser
     yes, no = (f'[data-answer-id="{server.answer_id(attach, i)}"]' for i in (0, 1))
     expect(page.locator(f'{no} [data-field="count"]')).to_have_text("1 vote", timeout=LIVE_WAIT_MS)
     latency = time.monotonic() - started
-    assert page.locator(f'{no} [data-field="percent"]').inner_text() == "100 %"
+    assert page.locator(f'{no} [data-field="percent"]').inner_text() == "100%"
+    expect(page.locator(f'{no} [data-field="leading"]')).to_be_visible()
+    expect(page.locator(f'{yes} [data-field="leading"]')).to_be_hidden()
     assert page.locator(f"{no} .voter-name").all_inner_texts() == ["Boris Belov"]
     assert page.locator('[data-field="total"]').inner_text() == "1 voter"
     server.vote(3, attach, 0)
-    expect(page.locator(f'{yes} [data-field="percent"]')).to_have_text("50 %", timeout=LIVE_WAIT_MS)
+    expect(page.locator(f'{yes} [data-field="percent"]')).to_have_text("50%", timeout=LIVE_WAIT_MS)
+    expect(page.locator(f'{yes} [data-field="leading"]')).to_be_visible()  # a tie: both lead
+    expect(page.locator(f'{no} [data-field="leading"]')).to_be_visible()
+    expect(page.locator('[data-field="ends"]')).to_be_hidden()  # the default end, ten years ahead
     server.call(1, "vote.AttachedVote.stop", attachId=attach["ID"])
     expect(page.locator('[data-field="state"]')).to_have_text("Stopped", timeout=LIVE_WAIT_MS)
+    expect(page.locator('[data-field="ends"]')).to_have_text(re.compile(r"^ended "))
     server.call(1, "vote.AttachedVote.resume", attachId=attach["ID"])
     expect(page.locator('[data-field="state"]')).to_have_text("Open", timeout=LIVE_WAIT_MS)
     assert page.evaluate("window.loadedOnce") is True
@@ -186,7 +200,7 @@ def test_an_anonymous_poll_names_nobody(browser: Any, server: Server) -> None:
     server.vote(4, attach, 1)  # a vote while the page is open: the live update must not name the voter either
     expect(page.locator('[data-field="total"]')).to_have_text("4 voters", timeout=LIVE_WAIT_MS)
     html = page.content()
-    assert "66.67" not in html and "50 %" in html
+    assert "66.67" not in html and ">50%<" in html
     for name in server.names:
         assert name not in html, name
     assert page.locator(".voter, .voters").count() == 0
@@ -243,10 +257,8 @@ def test_layout_holds_from_phone_to_desktop(
         assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= width
     shot = artefacts / f"results-{width}-{scheme}.png"
     page.screenshot(path=str(shot), full_page=True)
-    if (width, scheme) == (1280, "light") and (
-        os.environ.get("B24VOTE_UPDATE_SCREENSHOT") or not DOCS_SCREENSHOT.exists()
-    ):
-        shutil.copyfile(shot, DOCS_SCREENSHOT)
+    if (width, scheme) == (1280, "light"):
+        _copy_to_docs(shot, DOCS_SCREENSHOT.name)
     page.context.close()
 
 
@@ -268,4 +280,45 @@ def test_keyboard_reaches_voters_and_downloads(browser: Any, server: Server) -> 
         page.keyboard.press("Tab")
         focused.append(page.evaluate("document.activeElement.textContent.trim()"))
     assert focused == ["Excel (XLSX)", "CSV", "Excel 97 (XLS)"]  # the empty answer's hidden list is skipped
+    page.context.close()
+
+
+def _copy_to_docs(shot: Path, name: str) -> None:
+    """Refresh a picture of docs/ only when it is missing or B24VOTE_UPDATE_SCREENSHOT=1 is set."""
+    target = DOCS / name
+    if os.environ.get("B24VOTE_UPDATE_SCREENSHOT") or not target.exists():
+        shutil.copyfile(shot, target)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_on_a_phone_the_leader_is_marked_and_every_tap_target_is_44px(
+    browser: Any, server: Server, artefacts: Path, scheme: str
+) -> None:
+    attach = server.poll("Which day suits the demo?", ["Monday", "Wednesday", "Friday"])
+    for user, answer in ((1, 1), (2, 1), (3, 0), (4, 1), (5, 2)):
+        server.vote(user, attach, answer)
+    page = new_page(browser, PHONE["width"], PHONE["height"], color_scheme=scheme, has_touch=True, is_mobile=True)
+    page.goto(server.base + attach["resultUrl"])
+    _wait_live(page)
+    assert _fits(page)
+    leading = page.locator("li.answer.leading")
+    expect(leading).to_have_count(1)
+    assert leading.get_attribute("data-answer-id") == server.answer_id(attach, 1)
+    expect(leading.locator('[data-field="leading"]')).to_have_text("Leading")
+    assert leading.locator('[data-field="percent"]').inner_text() == "60%"
+    expect(page.locator('[data-field="ends"]')).to_be_hidden()
+    targets = page.locator("main a:visible, main summary:visible, main button:visible")
+    assert targets.count() >= 6  # three "Who voted", three downloads
+    for target in targets.all():
+        box = target.bounding_box()
+        label = target.inner_text()
+        assert box["height"] >= TAP_MIN and box["width"] >= TAP_MIN, (label, box)
+    shot = artefacts / f"results-phone-{scheme}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _copy_to_docs(shot, f"results-page-phone-{scheme}.png")
+    # A finger's tap opens and closes a voter list.
+    summary = page.locator("details.voters summary").first
+    opened = summary.evaluate("s => s.parentElement.open")
+    summary.tap()
+    assert summary.evaluate("s => s.parentElement.open") is (not opened)
     page.context.close()
