@@ -14,9 +14,11 @@ from typing import Any
 from b24vote.methods.schema_parts import (
     BOOL,
     EMPTY_LIST,
+    FLAG,
     INT,
     NULL,
     STR,
+    TEXT,
     id_map,
     list_of,
     obj,
@@ -58,6 +60,8 @@ FILE_TYPES = (
 )
 
 _INTLIKE: Schema = {"type": ["integer", "string"], "description": "an integer, or a string of digits"}
+# Any JSON value: what PHP reads leniently (the description says how).
+_ANY: Schema = {"type": ["object", "array", "string", "number", "boolean", "null"]}
 _ADDRESS = (
     Param("attachId", _INTLIKE, "The attached poll's id; wins over the other ways of naming it", example=1),
     Param("moduleId", STR, "With entityType and entityId: `im` for chat polls, `blog` for feed polls"),
@@ -99,17 +103,17 @@ DOCS: dict[str, MethodDoc] = {
     "scope": MethodDoc(
         "The scopes of the credential (all known scopes with `full`)",
         list_of(STR),
-        (Param("full", BOOL, "List every scope the portal knows"),),
+        (Param("full", FLAG, "List every scope the portal knows"),),
     ),
     "methods": MethodDoc(
         "Method names the credential may call",
         list_of(STR),
-        (Param("scope", STR, "Only the methods of this scope"), Param("full", BOOL, "Every method")),
+        (Param("scope", TEXT, "Only the methods of this scope"), Param("full", FLAG, "Every method")),
     ),
     "method.get": MethodDoc(
         "Whether a method exists and the credential may call it",
         obj({"isExisting": BOOL, "isAvailable": BOOL}),
-        (Param("name", STR, "Lower-case method name", example="user.current"),),
+        (Param("name", TEXT, "The method's name (any case)", example="user.current"),),
     ),
     "batch": MethodDoc(
         "Up to 50 commands in one request; later ones fail with ERROR_BATCH_LENGTH_EXCEEDED",
@@ -125,12 +129,13 @@ DOCS: dict[str, MethodDoc] = {
         (
             Param(
                 "cmd",
-                {"anyOf": [{"type": "object", "additionalProperties": STR}, list_of(STR)]},
-                "key → `method?query`; `$result[key][field]` refers to an earlier command's result",
-                required=True,
+                {"anyOf": [{"type": "object", "additionalProperties": STR}, list_of(STR), _ANY]},
+                "key → `method?query`; `$result[key][field]` refers to an earlier command's result. A command "
+                "that is not a string fails in `result_error`; without `cmd` (or with a scalar) the batch runs "
+                "nothing and answers empty lists.",
                 example={"now": "server.time", "me": "user.current"},
             ),
-            Param("halt", {"type": ["boolean", "integer", "string"]}, "Stop at the first failing command"),
+            Param("halt", FLAG, "Stop at the first failing command"),
         ),
     ),
     "user.current": MethodDoc("The calling user", {"anyOf": [ref("User"), {"type": "object", "maxProperties": 0}]}),
@@ -138,10 +143,15 @@ DOCS: dict[str, MethodDoc] = {
         "Users matching a filter, 50 a page",
         or_empty(list_of(ref("User"))),
         (
-            Param("FILTER", {"type": "object"}, "ID, ACTIVE, NAME, LAST_NAME, EMAIL, WORK_POSITION (also top-level)"),
+            Param(
+                "FILTER",
+                _ANY,
+                "A map of ID, ACTIVE, NAME, LAST_NAME, EMAIL, WORK_POSITION (also top-level); other keys, and a "
+                "list or a scalar, filter nothing",
+            ),
             Param("ID", {"anyOf": [_INTLIKE, list_of(_INTLIKE)]}, "Filter by id"),
-            Param("sort", STR, "ID, NAME, LAST_NAME or EMAIL"),
-            Param("order", {"enum": ["ASC", "DESC", "asc", "desc"]}, "Sort direction"),
+            Param("sort", TEXT, "`ID` (default), `NAME`, `LAST_NAME` or `EMAIL`, any case; anything else sorts by ID"),
+            Param("order", TEXT, "`DESC` (any case) sorts descending; anything else ascending"),
             Param("start", _INTLIKE, "Offset of the page"),
         ),
         paged=True,
@@ -151,20 +161,20 @@ DOCS: dict[str, MethodDoc] = {
         INT,
         (
             Param("USERS", list_of(_INTLIKE), "Members besides the caller", example=[2]),
-            Param("TITLE", STR, "Title (a list of names when empty)"),
-            Param("DESCRIPTION", STR, "Description"),
-            Param("COLOR", STR, "RED, GREEN, MINT, …"),
-            Param("TYPE", {"enum": ["CHAT", "OPEN"]}, "Closed (default) or open chat"),
-            Param("MESSAGE", STR, "A first message from the caller"),
+            Param("TITLE", TEXT, "Title (a list of names when empty)"),
+            Param("DESCRIPTION", TEXT, "Description"),
+            Param("COLOR", TEXT, "`RED`, `GREEN`, `MINT`, …"),
+            Param("TYPE", TEXT, "`OPEN` (any case) makes an open chat; anything else a closed one (`CHAT`)"),
+            Param("MESSAGE", TEXT, "A first message from the caller"),
             Param("OWNER_ID", _INTLIKE, "An invited user to own the chat"),
-            Param("ENTITY_TYPE", STR, "Your own tag, found again with im.chat.get"),
-            Param("ENTITY_ID", STR, "Your own id, found again with im.chat.get"),
+            Param("ENTITY_TYPE", TEXT, "Your own tag, found again with im.chat.get"),
+            Param("ENTITY_ID", TEXT, "Your own id, found again with im.chat.get"),
         ),
     ),
     "im.chat.get": MethodDoc(
         "The chat tagged with ENTITY_TYPE and ENTITY_ID",
         {"anyOf": [obj({"ID": INT}), NULL]},
-        (Param("ENTITY_TYPE", STR, "Tag given to im.chat.add"), Param("ENTITY_ID", STR, "Id given to im.chat.add")),
+        (Param("ENTITY_TYPE", TEXT, "Tag given to im.chat.add"), Param("ENTITY_ID", TEXT, "Id given to im.chat.add")),
     ),
     "im.chat.user.add": MethodDoc(
         "Add users to a chat the caller is in",
