@@ -16,6 +16,7 @@ from typing import Any
 from b24vote import __version__
 from b24vote.admin.routes import ADMIN_PREFIX, ADMIN_ROUTES, AdminRoute
 from b24vote.config import Settings
+from b24vote.domain.polls import IM_ENTITY_TYPE
 from b24vote.methods.registry import Method, Registry
 from b24vote.methods.schema_parts import BOOL, COMPONENTS, INT, NUMBER, STR, list_of, obj, ref
 from b24vote.methods.schemas import DOCS, FILE_TYPES, MethodDoc, Param
@@ -109,14 +110,21 @@ def _query_parameter(param: Param) -> Schema:
 
 def _params_schema(doc: MethodDoc) -> Schema:
     props = {p.name: {**p.schema, "description": p.description} for p in doc.params}
-    return obj(props, optional=tuple(p.name for p in doc.params if not p.required), closed=False)
+    schema = obj(props, optional=tuple(p.name for p in doc.params if not p.required), closed=False)
+    if doc.alternatives:
+        schema["anyOf"] = [{"required": list(names)} for names in doc.alternatives]
+        schema["description"] = "Name the poll by " + ", or by ".join(
+            " + ".join(f"`{n}`" for n in names) for names in doc.alternatives
+        )
+    return schema
 
 
 def _body(doc: MethodDoc, schema: Schema) -> Schema:
     example = {p.name: p.example for p in doc.params if p.example is not None}
     # PHP reads a JSON list as the parameters 0, 1, …: a method that needs none of its own takes one too.
     listed = {"type": "array", "description": "a JSON list: PHP's parameters 0, 1, …, none of them this method's"}
-    json_body: Schema = {"schema": schema if any(p.required for p in doc.params) else {"anyOf": [schema, listed]}}
+    needs = doc.alternatives or any(p.required for p in doc.params)
+    json_body: Schema = {"schema": schema if needs else {"anyOf": [schema, listed]}}
     if example:
         json_body["example"] = example
     nested = {p.name: {"style": "deepObject", "explode": True} for p in doc.params if _is_object(p.schema)}
@@ -139,8 +147,36 @@ def _webhook_parameters() -> list[Schema]:
     ]
 
 
+# Where a reply names what the next call needs (schemathesis' stateful phase follows these, and Swagger UI
+# shows them): from the message a poll was posted in to the poll, from the poll to what can be done with it.
+_BY_ATTACH = {"attachId": "$response.body#/result/attach/ID"}
+_LINKS: dict[str, dict[str, tuple[str, Schema]]] = {
+    "vote.Integration.Im.send": {
+        "ThePoll": (
+            "vote.AttachedVote.get",
+            {"moduleId": "im", "entityType": IM_ENTITY_TYPE, "entityId": "$response.body#/result/messageId"},
+        ),
+    },
+    "vote.AttachedVote.get": {
+        "Voters": ("vote.AttachedVote.getWithVoted", _BY_ATTACH),
+        "Recall": ("vote.AttachedVote.recall", _BY_ATTACH),
+        "Report": ("vote.AttachedVote.download", {"signedAttachId": "$response.body#/result/attach/signedAttachId"}),
+    },
+    "im.chat.add": {"Members": ("im.chat.user.list", {"CHAT_ID": "$response.body#/result"})},
+}
+
+
+def _links(method: Method, suffix: str) -> Schema:
+    return {
+        name: {"operationId": f"rest.{target}{suffix}.post", "requestBody": body}
+        for name, (target, body) in _LINKS.get(method.name, {}).items()
+    }
+
+
 def _rest_operation(method: Method, doc: MethodDoc, verb: str, suffix: str) -> Schema:
     responses: Schema = {"200": _success(doc, method.name)}
+    if links := _links(method, suffix):
+        responses["200"]["links"] = links
     responses |= {str(status): {"$ref": f"#/components/responses/rest{status}"} for status in REST_STATUSES}
     operation: Schema = {
         "operationId": f"rest.{method.name}{suffix}.{verb}",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from html import unescape
 
+import jsonschema_rs
 import pytest
 from starlette.testclient import TestClient
 
 from b24vote.clock import FrozenClock
 from b24vote.domain.signing import sign_attach
+from b24vote.openapi import RESULTS_EVENT
 from b24vote.state import AppState
 from b24vote.storage import people
 from b24vote.storage.engine import Database
@@ -238,6 +240,10 @@ def test_event_stream_sends_the_counts_now_and_after_each_vote(
         call(app_client, portal, "vote.AttachedVote.stop", attachId=poll.attach_id)
         stopped = stream.next_event(timeout=2)
         assert stopped["state"] == "stopped" and stopped["state_label"] == "Stopped"
+        # Every event is what /openapi.json says the stream carries.
+        documented = jsonschema_rs.validator_for(RESULTS_EVENT)
+        for event in (first, after_recall, stopped):
+            assert not [e.message for e in documented.iter_errors(event)], event
     finally:
         stream.close()
     assert hub.subscriber_count(poll.vote_id) == 0  # the client left: the subscription is gone at once

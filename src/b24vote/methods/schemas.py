@@ -51,6 +51,8 @@ class MethodDoc:
     params: tuple[Param, ...] = ()
     paged: bool = False
     file: bool = False
+    # Sets of parameters one of which must be given whole (the ways of naming a poll); none: no such rule.
+    alternatives: tuple[tuple[str, ...], ...] = ()
 
 
 FILE_TYPES = (
@@ -62,14 +64,23 @@ FILE_TYPES = (
 _INTLIKE: Schema = {"type": ["integer", "string"], "description": "an integer, or a string of digits"}
 # Any JSON value: what PHP reads leniently (the description says how).
 _ANY: Schema = {"type": ["object", "array", "string", "number", "boolean", "null"]}
+# A number read with PHP's (int): digits count, anything else (a map, a list, a word) is 0.
+_NUMBERISH = _ANY
+_UNREAD = " (a string; not read at all when `attachId` is given, so then any value)"
 _ADDRESS = (
     Param("attachId", _INTLIKE, "The attached poll's id; wins over the other ways of naming it", example=1),
-    Param("moduleId", STR, "With entityType and entityId: `im` for chat polls, `blog` for feed polls"),
-    Param("entityType", STR, "`Bitrix\\Vote\\Attachment\\ImMessageConnector` for chat polls"),
-    Param("entityId", _INTLIKE, "The chat message (or feed post) the poll is attached to"),
-    Param("signedAttachId", STR, "`<attachId>.<signature>` or the 16-character code of `resultUrl`: grants reading"),
+    Param("moduleId", _ANY, "With entityType and entityId: `im` for chat polls, `blog` for feed polls" + _UNREAD),
+    Param("entityType", _ANY, "`Bitrix\\Vote\\Attachment\\ImMessageConnector` for chat polls" + _UNREAD),
+    Param("entityId", _ANY, "The chat message (or feed post) the poll is attached to" + _UNREAD),
+    Param(
+        "signedAttachId",
+        _ANY,
+        "`<attachId>.<signature>` or the 16-character code of `resultUrl`: grants reading" + _UNREAD,
+    ),
 )
-_ACTION = Param("actionUuid", STR, "Echoed in the live events; never de-duplicates")
+# A poll is named by its id, its signed id, or the entity it is attached to (all three): one of them is required.
+_NAMED = (("attachId",), ("signedAttachId",), ("moduleId", "entityType", "entityId"))
+_ACTION = Param("actionUuid", _ANY, "A string echoed in live events (other values are ignored); never de-duplicates")
 _ATTACH_RESULT = obj({"attach": ref("Attach")})
 _BALLOT: Schema = {
     "type": "object",
@@ -152,7 +163,7 @@ DOCS: dict[str, MethodDoc] = {
             Param("ID", {"anyOf": [_INTLIKE, list_of(_INTLIKE)]}, "Filter by id"),
             Param("sort", TEXT, "`ID` (default), `NAME`, `LAST_NAME` or `EMAIL`, any case; anything else sorts by ID"),
             Param("order", TEXT, "`DESC` (any case) sorts descending; anything else ascending"),
-            Param("start", _INTLIKE, "Offset of the page"),
+            Param("start", _NUMBERISH, "Offset of the page (PHP's (int): anything but digits is 0)"),
         ),
         paged=True,
     ),
@@ -166,7 +177,7 @@ DOCS: dict[str, MethodDoc] = {
             Param("COLOR", TEXT, "`RED`, `GREEN`, `MINT`, …"),
             Param("TYPE", TEXT, "`OPEN` (any case) makes an open chat; anything else a closed one (`CHAT`)"),
             Param("MESSAGE", TEXT, "A first message from the caller"),
-            Param("OWNER_ID", _INTLIKE, "An invited user to own the chat"),
+            Param("OWNER_ID", _NUMBERISH, "An invited user to own the chat (PHP's (int): anything but digits is 0)"),
             Param("ENTITY_TYPE", TEXT, "Your own tag, found again with im.chat.get"),
             Param("ENTITY_ID", TEXT, "Your own id, found again with im.chat.get"),
         ),
@@ -199,29 +210,40 @@ DOCS: dict[str, MethodDoc] = {
                 required=True,
                 example={"QUESTIONS": [{"QUESTION": "Lunch?", "ANSWERS": [{"MESSAGE": "Yes"}, {"MESSAGE": "No"}]}]},
             ),
-            Param("templateId", STR, "A lower-case UUIDv4 de-duplicates repeated calls"),
+            Param(
+                "templateId", _ANY, "A lower-case UUIDv4 string de-duplicates repeated calls; other values are ignored"
+            ),
         ),
     ),
-    "vote.AttachedVote.get": MethodDoc("An attached poll as the caller sees it", _ATTACH_RESULT, _ADDRESS),
+    "vote.AttachedVote.get": MethodDoc(
+        "An attached poll as the caller sees it", _ATTACH_RESULT, _ADDRESS, alternatives=_NAMED
+    ),
     "vote.AttachedVote.getMany": MethodDoc(
         "Several chat or feed polls by entity id; [] when one is missing or unreadable, or for more than 50",
         or_empty(obj({"items": list_of(ref("Attach"))})),
         (
-            Param("moduleId", STR, "`im` or `blog`", required=True, example="im"),
+            Param("moduleId", TEXT, "`im` or `blog`", required=True, example="im"),
             Param(
                 "entityType",
-                STR,
+                TEXT,
                 "The connector class",
                 required=True,
                 example="Bitrix\\Vote\\Attachment\\ImMessageConnector",
             ),
-            Param("entityIds", list_of(_INTLIKE), "Up to 50 entity ids", required=True, example=[1]),
+            Param(
+                "entityIds",
+                list_of(_ANY),
+                "Up to 50 entity ids (an item that is not an id names no poll)",
+                required=True,
+                example=[1],
+            ),
         ),
     ),
     "vote.AttachedVote.getWithVoted": MethodDoc(
         "A poll with the first voters of each answer (none for anonymous polls)",
         obj({"attach": ref("Attach"), "voted": or_empty(id_map(list_of(ref("Voter"))))}),
-        (*_ADDRESS, Param("pageSize", _INTLIKE, "Voters per answer, 1–50 (default 10)")),
+        (*_ADDRESS, Param("pageSize", _NUMBERISH, "Voters per answer, 1–50 (default 10; PHP's (int))")),
+        alternatives=_NAMED,
     ),
     "vote.AttachedVote.getAnswerVoted": MethodDoc(
         "The voters of one answer, 50 a page (none for anonymous polls)",
@@ -229,26 +251,34 @@ DOCS: dict[str, MethodDoc] = {
         (
             *_ADDRESS,
             Param("answerId", _INTLIKE, "An answer of this poll", required=True, example=1),
-            Param("start", _INTLIKE, "Offset of the page"),
+            Param("start", _NUMBERISH, "Offset of the page (PHP's (int): anything but digits is 0)"),
         ),
         paged=True,
+        alternatives=_NAMED,
     ),
     "vote.AttachedVote.vote": MethodDoc(
         "Vote (or re-vote); [] when the ballot is empty, incomplete or a repeat without re-voting",
         or_empty(_ATTACH_RESULT),
         (*_ADDRESS, Param("ballot", _BALLOT, "The choices", required=True, example={"1": [1]}), _ACTION),
+        alternatives=_NAMED,
     ),
     "vote.AttachedVote.recall": MethodDoc(
         "Take back the caller's ballot; [] when the poll is closed or forbids re-voting",
         or_empty(_ATTACH_RESULT),
         (*_ADDRESS, _ACTION),
+        alternatives=_NAMED,
     ),
-    "vote.AttachedVote.stop": MethodDoc("Close the poll (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION)),
-    "vote.AttachedVote.resume": MethodDoc("Reopen the poll for a year (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION)),
+    "vote.AttachedVote.stop": MethodDoc(
+        "Close the poll (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION), alternatives=_NAMED
+    ),
+    "vote.AttachedVote.resume": MethodDoc(
+        "Reopen the poll for a year (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION), alternatives=_NAMED
+    ),
     "vote.AttachedVote.download": MethodDoc(
         "The results report as a file: the real server's HTML .xls, or XLSX / CSV",
         {"type": "string", "format": "binary"},
-        (*_ADDRESS, Param("format", {"enum": ["xls", "xlsx", "csv"]}, "Report format (default xls)")),
+        (*_ADDRESS, Param("format", {"enum": ["xls", "xlsx", "csv", None]}, "Report format (default xls)")),
         file=True,
+        alternatives=_NAMED,
     ),
 }
