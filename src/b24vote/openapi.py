@@ -108,8 +108,20 @@ def _query_parameter(param: Param) -> Schema:
     return entry
 
 
+def _takes_null(schema: Schema) -> bool:
+    kinds = schema.get("type")
+    return (isinstance(kinds, list) and "null" in kinds) or None in schema.get("enum", ())
+
+
+def _param_schema(param: Param) -> Schema:
+    """A body parameter: an optional one may also be JSON ``null``, which PHP reads as not given."""
+    if param.required or _takes_null(param.schema):
+        return {**param.schema, "description": param.description}
+    return {"anyOf": [param.schema, {"type": "null"}], "description": param.description}
+
+
 def _params_schema(doc: MethodDoc) -> Schema:
-    props = {p.name: {**p.schema, "description": p.description} for p in doc.params}
+    props = {p.name: _param_schema(p) for p in doc.params}
     schema = obj(props, optional=tuple(p.name for p in doc.params if not p.required), closed=False)
     if doc.alternatives:
         schema["anyOf"] = [{"required": list(names)} for names in doc.alternatives]

@@ -66,6 +66,13 @@ _INTLIKE: Schema = {"type": ["integer", "string"], "description": "an integer, o
 _ANY: Schema = {"type": ["object", "array", "string", "number", "boolean", "null"]}
 # A number read with PHP's (int): digits count, anything else (a map, a list, a word) is 0.
 _NUMBERISH = _ANY
+
+
+def _php_array(items: Schema) -> Schema:
+    """A PHP array: a JSON list, or an object whose values are read in order (``{"0": 5}`` is ``[5]``)."""
+    return {"anyOf": [list_of(items), {"type": "object", "additionalProperties": items}]}
+
+
 _UNREAD = " (a string; not read at all when `attachId` is given, so then any value)"
 _ADDRESS = (
     Param("attachId", _INTLIKE, "The attached poll's id; wins over the other ways of naming it", example=1),
@@ -93,15 +100,15 @@ _VOTE_DATA = obj(
             obj(
                 {
                     "QUESTION": STR,
-                    "FIELD_TYPE": {"type": "integer", "description": "0 radio, 1 checkbox"},
+                    "FIELD_TYPE": {**_NUMBERISH, "description": "0 radio, 1 checkbox (PHP's (int))"},
                     "ANSWERS": list_of(obj({"MESSAGE": STR}, closed=False)),
                 },
                 optional=("FIELD_TYPE",),
                 closed=False,
             )
         ),
-        "ANONYMITY": {"type": "integer", "description": "1 public (default), 2 anonymous"},
-        "OPTIONS": {"type": "integer", "description": "1 allows re-voting"},
+        "ANONYMITY": {**_NUMBERISH, "description": "1 public (default), 2 anonymous (PHP's (int))"},
+        "OPTIONS": {**_NUMBERISH, "description": "1 allows re-voting (PHP's (int))"},
     },
     optional=("ANONYMITY", "OPTIONS"),
     closed=False,
@@ -160,7 +167,7 @@ DOCS: dict[str, MethodDoc] = {
                 "A map of ID, ACTIVE, NAME, LAST_NAME, EMAIL, WORK_POSITION (also top-level); other keys, and a "
                 "list or a scalar, filter nothing",
             ),
-            Param("ID", {"anyOf": [_INTLIKE, list_of(_INTLIKE)]}, "Filter by id"),
+            Param("ID", _ANY, "Filter by id: an id or a list of ids (values that are no id match nobody)"),
             Param("sort", TEXT, "`ID` (default), `NAME`, `LAST_NAME` or `EMAIL`, any case; anything else sorts by ID"),
             Param("order", TEXT, "`DESC` (any case) sorts descending; anything else ascending"),
             Param("start", _NUMBERISH, "Offset of the page (PHP's (int): anything but digits is 0)"),
@@ -171,7 +178,7 @@ DOCS: dict[str, MethodDoc] = {
         "Create a group chat with the caller in it; answers its id",
         INT,
         (
-            Param("USERS", list_of(_INTLIKE), "Members besides the caller", example=[2]),
+            Param("USERS", _php_array(_INTLIKE), "Members besides the caller", example=[2]),
             Param("TITLE", TEXT, "Title (a list of names when empty)"),
             Param("DESCRIPTION", TEXT, "Description"),
             Param("COLOR", TEXT, "`RED`, `GREEN`, `MINT`, …"),
@@ -232,7 +239,7 @@ DOCS: dict[str, MethodDoc] = {
             ),
             Param(
                 "entityIds",
-                list_of(_ANY),
+                _php_array(_ANY),
                 "Up to 50 entity ids (an item that is not an id names no poll)",
                 required=True,
                 example=[1],
