@@ -89,11 +89,15 @@ def _visit(browser: Any, server: DocsServer) -> Visit:
 
 def _execute(visit: Visit, block: Any, verb: str = "POST", body: str | None = None) -> tuple[str, str, Any]:
     """Send the opened entry's call; the request the server got and the reply the page shows."""
-    select = block.locator("tr[data-param-name='B24vote-Verb'] select")
-    if select.count():
-        select.select_option(verb)
+    # Every /rest/ entry has the verb choice; waiting for it also waits for the entry to be drawn.
+    block.locator("tr[data-param-name='B24vote-Verb'] select").select_option(verb)
     if body is not None:
         block.locator(".body-param__text").fill(body)
+    # The reply of an earlier call stays shown until this one's arrives: clear it, so it cannot be read instead.
+    clear = block.locator(".btn-clear")
+    if clear.count():
+        clear.click()
+        expect(block.locator(".live-responses-table")).to_have_count(0)
     with visit.page.expect_request(re.compile(r".*/rest/.*")) as sent:
         block.locator(".execute").click()
     shown = block.locator(".live-responses-table .response .response-col_status")
