@@ -74,8 +74,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if status == 404:
         return error_response(PlatformError(ErrorCode.ERROR_NOT_FOUND, "Page not found"))
     if status == 405:
+        # Starlette's router names the route's methods in the exception's Allow header; RFC 9110 wants it sent.
+        allow = {"Allow": exc.headers["Allow"]} if isinstance(exc, HTTPException) and exc.headers else None
         return JSONResponse(
-            {"error": "ERROR_METHOD_NOT_ALLOWED", "error_description": "HTTP method not allowed"}, status_code=405
+            {"error": "ERROR_METHOD_NOT_ALLOWED", "error_description": "HTTP method not allowed"},
+            status_code=405,
+            headers=allow,
         )
     return error_response(PlatformError(ErrorCode.INTERNAL_SERVER_ERROR))
 

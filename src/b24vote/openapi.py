@@ -16,17 +16,21 @@ from typing import Any
 from b24vote import __version__
 from b24vote.admin.routes import ADMIN_PREFIX, ADMIN_ROUTES, AdminRoute
 from b24vote.config import Settings
+from b24vote.domain.polls import IM_ENTITY_TYPE
 from b24vote.methods.registry import Method, Registry
-from b24vote.methods.schema_parts import COMPONENTS, INT, STR, obj, ref
+from b24vote.methods.schema_parts import BOOL, COMPONENTS, INT, NUMBER, STR, list_of, obj, ref
 from b24vote.methods.schemas import DOCS, FILE_TYPES, MethodDoc, Param
 
-__all__ = ["REST_STATUSES", "admin_routes", "build_openapi"]
+__all__ = ["REST_STATUSES", "RESULTS_EVENT", "admin_routes", "build_openapi"]
 
 Schema = dict[str, Any]
 
 # Every status the REST route can answer with, and why.
 REST_STATUSES: dict[int, str] = {
-    400: "Bad parameters or a method error (vote methods send every error as HTTP 400 with a string code)",
+    400: "A well-formed call the portal refuses, or bad parameters: as on Bitrix24, every method error is HTTP 400 "
+    "with its code — an unknown or unreadable poll (`ATTACH_NOT_FOUND`), a closed one (`403`), a missing or "
+    "mistyped parameter (`100`, `ERROR_ARGUMENT`), a chat the caller is not in (`WRONG_REQUEST`), a body that "
+    "is not JSON (`INVALID_REQUEST`), …",
     401: "NO_AUTH_FOUND, expired_token, invalid_token or authorization_error",
     403: "insufficient_scope",
     404: "ERROR_METHOD_NOT_FOUND",
@@ -42,8 +46,15 @@ b24vote speaks the Bitrix24 REST API of the `vote` module. Every method is liste
 in the `auth` parameter (query or body). Parameters may come in the query string, a JSON body or a form body
 with PHP bracket syntax (`ballot[5][]=12`); the body wins over the query. Successes are
 `{"result": …, "time": {…}}` (list methods add `total` and `next`); errors are `{"error", "error_description"}`.
+
+Parameters are read the way the portal's PHP reads them, and the schemas say so: a repeated name keeps its
+last value, a text parameter takes any scalar (`12` is `"12"`, `true` is `"1"`), a flag any value (`Y`, `1`,
+`true`, …; anything else is false), a JSON `null` is a parameter not given, and a JSON body may be a list (its
+items are the parameters `0`, `1`, …). A well-formed call the portal refuses — an unknown poll, a closed one,
+a chat the caller is not in — is answered with HTTP 400 and a Bitrix24 code, not 404 or 409.
 """
 _PATH_PARAM = re.compile(r"\{([^}:]+)")
+OBJECT: Schema = {"type": "object"}
 
 
 def admin_routes() -> Sequence[AdminRoute]:
@@ -75,6 +86,13 @@ def _is_object(schema: Schema) -> bool:
     return schema.get("type") == "object" or any(s.get("type") == "object" for s in schema.get("anyOf", ()))
 
 
+def _repeatable(schema: Schema) -> Schema:
+    """A query value as PHP reads it: ``a=1&a=2`` is ``a=2``, so a repeated name is as valid as a single one."""
+    if not schema.get("type") and not schema.get("enum") and "const" not in schema:
+        return schema  # any value already
+    return {"anyOf": [schema, {"type": "array", "items": schema, "description": "repeated: the last one counts"}]}
+
+
 def _query_parameter(param: Param) -> Schema:
     """PHP reads arrays from ``name[]=…`` and maps from ``name[key]=…``."""
     schema, name = param.schema, param.name
@@ -84,20 +102,41 @@ def _query_parameter(param: Param) -> Schema:
     elif _is_object(schema):
         entry |= {"name": name, "schema": {"type": "object"}, "style": "deepObject", "explode": True}
     else:
-        entry |= {"name": name, "schema": schema}
+        entry |= {"name": name, "schema": _repeatable(schema), "style": "form", "explode": True}
     if param.example is not None and "[" not in entry["name"] and entry.get("style") != "deepObject":
         entry["example"] = param.example
     return entry
 
 
+def _takes_null(schema: Schema) -> bool:
+    kinds = schema.get("type")
+    return (isinstance(kinds, list) and "null" in kinds) or None in schema.get("enum", ())
+
+
+def _param_schema(param: Param) -> Schema:
+    """A body parameter: an optional one may also be JSON ``null``, which PHP reads as not given."""
+    if param.required or _takes_null(param.schema):
+        return {**param.schema, "description": param.description}
+    return {"anyOf": [param.schema, {"type": "null"}], "description": param.description}
+
+
 def _params_schema(doc: MethodDoc) -> Schema:
-    props = {p.name: {**p.schema, "description": p.description} for p in doc.params}
-    return obj(props, optional=tuple(p.name for p in doc.params if not p.required), closed=False)
+    props = {p.name: _param_schema(p) for p in doc.params}
+    schema = obj(props, optional=tuple(p.name for p in doc.params if not p.required), closed=False)
+    if doc.alternatives:
+        schema["anyOf"] = [{"required": list(names)} for names in doc.alternatives]
+        schema["description"] = "Name the poll by " + ", or by ".join(
+            " + ".join(f"`{n}`" for n in names) for names in doc.alternatives
+        )
+    return schema
 
 
 def _body(doc: MethodDoc, schema: Schema) -> Schema:
     example = {p.name: p.example for p in doc.params if p.example is not None}
-    json_body: Schema = {"schema": schema}
+    # PHP reads a JSON list as the parameters 0, 1, …: a method that needs none of its own takes one too.
+    listed = {"type": "array", "description": "a JSON list: PHP's parameters 0, 1, …, none of them this method's"}
+    needs = doc.alternatives or any(p.required for p in doc.params)
+    json_body: Schema = {"schema": schema if needs else {"anyOf": [schema, listed]}}
     if example:
         json_body["example"] = example
     nested = {p.name: {"style": "deepObject", "explode": True} for p in doc.params if _is_object(p.schema)}
@@ -120,8 +159,36 @@ def _webhook_parameters() -> list[Schema]:
     ]
 
 
+# Where a reply names what the next call needs (schemathesis' stateful phase follows these, and Swagger UI
+# shows them): from the message a poll was posted in to the poll, from the poll to what can be done with it.
+_BY_ATTACH = {"attachId": "$response.body#/result/attach/ID"}
+_LINKS: dict[str, dict[str, tuple[str, Schema]]] = {
+    "vote.Integration.Im.send": {
+        "ThePoll": (
+            "vote.AttachedVote.get",
+            {"moduleId": "im", "entityType": IM_ENTITY_TYPE, "entityId": "$response.body#/result/messageId"},
+        ),
+    },
+    "vote.AttachedVote.get": {
+        "Voters": ("vote.AttachedVote.getWithVoted", _BY_ATTACH),
+        "Recall": ("vote.AttachedVote.recall", _BY_ATTACH),
+        "Report": ("vote.AttachedVote.download", {"signedAttachId": "$response.body#/result/attach/signedAttachId"}),
+    },
+    "im.chat.add": {"Members": ("im.chat.user.list", {"CHAT_ID": "$response.body#/result"})},
+}
+
+
+def _links(method: Method, suffix: str) -> Schema:
+    return {
+        name: {"operationId": f"rest.{target}{suffix}.post", "requestBody": body}
+        for name, (target, body) in _LINKS.get(method.name, {}).items()
+    }
+
+
 def _rest_operation(method: Method, doc: MethodDoc, verb: str, suffix: str) -> Schema:
     responses: Schema = {"200": _success(doc, method.name)}
+    if links := _links(method, suffix):
+        responses["200"]["links"] = links
     responses |= {str(status): {"$ref": f"#/components/responses/rest{status}"} for status in REST_STATUSES}
     operation: Schema = {
         "operationId": f"rest.{method.name}{suffix}.{verb}",
@@ -161,10 +228,10 @@ def _rest_paths(methods: Iterable[Method], components: dict[str, Schema]) -> dic
 
 _TOKEN_PARAMS = (
     Param("grant_type", {"enum": ["authorization_code", "refresh_token"]}, "The grant", required=True),
-    Param("client_id", STR, "The application's client_id", required=True),
+    Param("client_id", {**STR, "minLength": 1}, "The application's client_id", required=True),
     Param("client_secret", STR, "The application's client_secret", required=True),
-    Param("code", STR, "The authorization code (authorization_code grant)"),
-    Param("refresh_token", STR, "The refresh token (refresh_token grant)"),
+    Param("code", STR, "The authorization code: required, not empty, for the `authorization_code` grant"),
+    Param("refresh_token", STR, "The refresh token: required, not empty, for the `refresh_token` grant"),
 )
 
 
@@ -172,7 +239,11 @@ def _token_path() -> Schema:
     doc = MethodDoc("Exchange a code or a refresh token for a new token pair", {}, _TOKEN_PARAMS)
     responses = {
         "200": {"description": "A new token pair", "content": {"application/json": {"schema": ref("Token")}}},
-        "400": _error("invalid_request (also for a body over B24VOTE_MAX_BODY_BYTES) or invalid_grant"),
+        "400": _error(
+            "`invalid_request`: no or an empty `client_id`, another `grant_type`, the grant's `code` or "
+            "`refresh_token` missing or empty, a body over B24VOTE_MAX_BODY_BYTES; `invalid_grant`: a code or "
+            "refresh token that is unknown, used or expired"
+        ),
         "401": _error("invalid_client"),
         "500": _error("server_error"),
     }
@@ -187,13 +258,21 @@ def _download_path() -> Schema:
     params = (
         Param("action", {"const": "vote.AttachedVote.download"}, "The controller action", required=True),
         Param("SITE_ID", STR, "Ignored, as `downloadUrl` carries it"),
-        Param("signedAttachId", STR, "The poll's signed id: the link is the read right", required=True),
+        Param(
+            "signedAttachId",
+            {**STR, "pattern": "\\S"},
+            "The poll's signed id (`<attachId>.<signature>`) or its 16-character code: the link is the read right",
+            required=True,
+        ),
         Param("format", {"enum": ["xls", "xlsx", "csv"]}, "Report format (default xls)"),
     )
     doc = MethodDoc("The report behind an attach's `downloadUrl`", {}, params, file=True)
     responses = {
         "200": _success(doc, "download"),
-        "400": _error("ATTACH_NOT_FOUND, a bad format, or malformed parameters"),
+        "400": _error(
+            "`ATTACH_NOT_FOUND`: `signedAttachId` blank, unknown or with a signature that does not verify; `100`: "
+            "a format other than xls, xlsx or csv; `INVALID_REQUEST`: malformed parameters"
+        ),
         "404": _error("ERROR_NOT_FOUND: another action"),
         "500": _error("INTERNAL_SERVER_ERROR"),
     }
@@ -234,6 +313,54 @@ def _page(
     return {"get": operation}
 
 
+_VOTER_PAGE = obj(
+    {
+        "total": INT,
+        "page": INT,
+        "pages": INT,
+        "first": INT,
+        "last": INT,
+        "items": list_of(
+            obj({"id": INT, "name": STR, "initials": STR, "position": STR, "photo": {"type": ["string", "null"]}})
+        ),
+    }
+)
+_LIVE_ANSWER = obj(
+    {
+        "id": INT,
+        "counter": INT,
+        "count_label": STR,
+        "percent": NUMBER,
+        "percent_label": {**STR, "description": "a whole number, `67%`"},
+        "exact_label": {**STR, "description": "the API's PERCENT, `66.67%`"},
+        "leading": BOOL,
+        "bar": NUMBER,
+        "voters": {**_VOTER_PAGE, "description": "the shown page of voters; never for anonymous polls"},
+    },
+    optional=("voters",),
+)
+RESULTS_EVENT = obj(
+    {
+        "state": {"enum": ["open", "stopped", "closed"]},
+        "state_label": STR,
+        "ends_at": {"type": "string", "format": "date-time"},
+        "ends_label": {**STR, "description": "empty while the poll runs to its default end, ten years ahead"},
+        "total": INT,
+        "total_label": STR,
+        "questions": list_of(obj({"id": INT, "counter": INT, "counter_label": STR, "answers": list_of(_LIVE_ANSWER)})),
+    }
+)
+_STREAM = """\
+Server-Sent Events. First `retry: 3000`, then at once and after every vote, recall, stop and resume of the poll:
+
+    event: results
+    data: {…}
+
+where `data` is a [ResultsEvent](#/components/schemas/ResultsEvent) JSON object (the whole page model);
+`event: gone` with `data: {}` when the poll can no longer be read, and a `: keep-alive` comment every 15 s
+when nothing changed. The stream stays open until the client leaves or the server stops."""
+
+
 def _web_paths() -> dict[str, Schema]:
     plain = {200: "OK"}
     return {
@@ -245,14 +372,17 @@ def _web_paths() -> dict[str, Schema]:
             "web.results.events",
             "Live updates of the results page",
             "text/event-stream",
-            {200: "Stream", 404: "-"},
+            {200: _STREAM, 404: "Unknown code", 500: "Failed"},
             True,
         ),
         "/healthz": _page("health.live", "Liveness", "text/plain", plain),
         "/readyz": _page("health.ready", "Readiness: the database answers", "text/plain", {**plain, 503: "Down"}),
         "/metrics": _page("health.metrics", "Prometheus metrics", "text/plain", plain),
-        "/openapi.json": _page("docs.openapi", "This document", "application/json", plain, body={"type": "object"}),
-        "/docs": _page("docs.html", "This document as a page", "text/html", plain),
+        "/openapi.json": _page("docs.openapi", "This document", "application/json", plain, body=OBJECT),
+        "/docs": _page("docs.html", "This document in Swagger UI", "text/html", plain),
+        "/docs/openapi.json": _page(
+            "docs.ui", "This document as /docs shows it: one entry per method", "application/json", plain, body=OBJECT
+        ),
     }
 
 
@@ -287,7 +417,7 @@ def _admin_paths(routes: Sequence[AdminRoute]) -> dict[str, Schema]:
 
 def build_openapi(settings: Settings, methods: Registry) -> dict[str, Any]:
     """The whole document for this server's settings (its public URL; the admin API only when enabled)."""
-    schemas = dict(COMPONENTS)
+    schemas = {**COMPONENTS, "ResultsEvent": RESULTS_EVENT}
     paths = _rest_paths(methods, schemas)
     paths["/oauth/token/"] = _token_path()
     paths |= _web_paths()
@@ -301,6 +431,20 @@ def build_openapi(settings: Settings, methods: Registry) -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "responses": {f"rest{status}": _error(text) for status, text in REST_STATUSES.items()},
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "adminToken": {"type": "http", "scheme": "bearer"},
+                # The applications' flow; the REST calls themselves carry the access token in `auth`.
+                "oauth": {
+                    "type": "oauth2",
+                    "flows": {
+                        "authorizationCode": {
+                            "authorizationUrl": "/oauth/authorize/",
+                            "tokenUrl": "/oauth/token/",
+                            "refreshUrl": "/oauth/token/",
+                            "scopes": {scope: f"the `{scope}` methods" for scope in methods.scopes()},
+                        }
+                    },
+                },
+            },
         },
     }

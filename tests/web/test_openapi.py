@@ -23,6 +23,7 @@ from b24vote.methods.registry import registry
 from b24vote.methods.schemas import DOCS
 from b24vote.openapi import REST_STATUSES, build_openapi
 from b24vote.storage.engine import Database
+from b24vote.web.api_docs import SWAGGER_UI_VERSION, VERB_HEADER, ui_document
 from tests.conftest import Portal
 from tests.helpers.votes import call, cast, send_poll
 
@@ -88,13 +89,38 @@ def test_served_json_and_docs_page(app_client: TestClient) -> None:
     assert served.json()["openapi"] == "3.1.0"
     page = app_client.get("/docs")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "default-src 'none'" in page.headers["content-security-policy"]
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self';" in policy and "connect-src 'self'" in policy
+    # Nothing is loaded from elsewhere: every src/href is local, and each of them is served.
+    links = re.findall(r'(?:src|href)="([^"]*)"', page.text)
+    assert links and all(link.startswith(("/", "#")) for link in links)
+    for link in links:
+        assert app_client.get(link).status_code == 200, link
+    assert f"/docs/assets/swagger-ui-bundle.js?v={SWAGGER_UI_VERSION}" in links
+    assert int(SWAGGER_UI_VERSION.split(".")[0]) >= 5  # OpenAPI 3.1 needs Swagger UI 5
+    missing = app_client.get("/docs/assets/index.html")  # the bundle's sample page is not served
+    assert missing.status_code == 404 and missing.json()["error"] == "ERROR_NOT_FOUND"
+
+
+def test_docs_page_document_has_one_entry_per_method() -> None:
+    doc = doc_for()
+    shown = ui_document(doc)
+    rest = {p: item for p, item in shown["paths"].items() if p.startswith("/rest/")}
+    assert sorted(rest) == sorted(f"/rest/{m.name}" for m in registry)
     for method in registry:
-        assert f"/rest/{{user_id}}/{{code}}/{method.name}</code>" in page.text
-    assert "<script" not in page.text
-    # Nothing is loaded from elsewhere: every src/href is local.
-    assert all(link.startswith(("/", "#")) for link in re.findall(r'(?:src|href)="([^"]*)"', page.text))
-    assert app_client.get(re.findall(r'href="(/static/[^"]+)"', page.text)[0]).status_code == 200
+        (verb, entry), *others = rest[f"/rest/{method.name}"].items()
+        assert verb == "post" and not others
+        post = doc["paths"][f"/rest/{{user_id}}/{{code}}/{method.name}"]["post"]
+        assert entry["requestBody"] == post["requestBody"] and entry["responses"] == post["responses"]
+        assert entry["parameters"] == [p for p in entry["parameters"] if p["name"] == VERB_HEADER]
+        assert "`" not in entry["summary"] and post["summary"] in entry["description"]
+        assert entry["tags"] == [method.scope or "basic"]
+    assert {p: i for p, i in shown["paths"].items() if not p.startswith("/rest/")} == {
+        p: i for p, i in doc["paths"].items() if not p.startswith("/rest/")
+    }
+    assert [t["name"] for t in shown["tags"]] == sorted({"basic", "oauth", "web", *registry.scopes()})
+    assert shown["servers"] == [{"url": "/", "description": "this server"}]
+    assert doc_for()["paths"] == doc["paths"]  # the document shown is a copy
 
 
 @pytest.mark.skipif(
@@ -163,3 +189,75 @@ def test_real_replies_fit_the_schemas(
         assert_valid(doc, f"{method}.reply", body)
     errors = app_client.post(portal.url("vote.AttachedVote.get"), json={"attachId": 0}).json()
     assert_valid(doc, "Error", errors)
+
+
+def _documented_params(doc: dict[str, Any], method: str, verb: str = "post") -> Any:
+    """A validator of the JSON body the document gives ``method``."""
+    operation = doc["paths"][f"/rest/{{user_id}}/{{code}}/{method}"][verb]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    return jsonschema_rs.validator_for({**schema, "components": doc["components"]})
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "expected"),
+    [
+        # Text parameters take any scalar, as PHP's string cast does.
+        ("im.chat.get", {"ENTITY_TYPE": 12, "ENTITY_ID": True}, None),
+        ("method.get", {"name": None}, {"isExisting": False, "isAvailable": False}),
+        # Flags take any value; only the yes-words are true.
+        ("scope", {"full": "AAA"}, ["im", "user", "vote"]),
+        # A JSON list is PHP's parameters 0, 1, …: a method without required parameters answers as usual.
+        ("user.current", [None, None], "ok"),
+        (
+            "batch",
+            {"cmd": False},
+            {"result": [], "result_error": [], "result_total": [], "result_next": [], "result_time": []},
+        ),
+    ],
+)
+def test_what_the_document_calls_lenient_is_accepted(
+    app_client: TestClient, portal: Portal, method: str, body: Any, expected: Any
+) -> None:
+    doc = doc_for()
+    assert _documented_params(doc, method).is_valid(body)
+    resp = app_client.post(portal.url(method), json=body)
+    assert resp.status_code == 200, resp.text
+    if expected != "ok":
+        assert resp.json()["result"] == expected
+
+
+def test_what_the_document_refuses_is_refused(app_client: TestClient, portal: Portal) -> None:
+    doc = doc_for()
+    body = {"TITLE": {"a": 1}, "USERS": [portal.bob]}  # a text parameter given a map
+    assert not _documented_params(doc, "im.chat.add").is_valid(body)
+    resp = app_client.post(portal.url("im.chat.add"), json=body)
+    assert resp.status_code == 400 and resp.json()["error"] == "ERROR_ARGUMENT"
+    assert not _documented_params(doc, "vote.AttachedVote.get").is_valid([1])  # required parameters: no list
+
+
+def test_a_repeated_query_name_keeps_its_last_value(app_client: TestClient, portal: Portal) -> None:
+    parameter = next(
+        p for p in doc_for()["paths"]["/rest/{user_id}/{code}/user.get"]["get"]["parameters"] if p["name"] == "order"
+    )
+    assert parameter["style"] == "form" and parameter["explode"] is True
+    assert jsonschema_rs.validator_for(parameter["schema"]).is_valid(["ASC", "DESC"])
+
+    def ids(query: str) -> list[str]:
+        return [u["ID"] for u in app_client.get(portal.url("user.get") + query).json()["result"]]
+
+    assert ids("?order=ASC&order=DESC") == ids("?order=DESC") == sorted(ids("?order=ASC"), key=int, reverse=True)
+    assert ids("?order=DESC&order=ASC") == ids("?order=ASC") != ids("?order=DESC")
+
+
+def test_links_name_real_operations_and_their_parameters() -> None:
+    doc = doc_for()
+    by_id = {op["operationId"]: path for path, item in doc["paths"].items() for op in item.values()}
+    found = 0
+    for item in doc["paths"].values():
+        for operation in item.values():
+            for link in operation["responses"]["200"].get("links", {}).values():
+                method = by_id[link["operationId"]].rsplit("/", 1)[1].removesuffix(".json")
+                params = doc["components"]["schemas"][f"{method}.params"]["properties"]
+                assert set(link["requestBody"]) <= set(params), link
+                found += 1
+    assert found >= 5 * 4  # five links, on both URL forms and both verbs

@@ -1,9 +1,7 @@
 """The results page in a real browser (Debian's Chromium driven by Playwright) against a real server process.
 
-Chromium comes from ``apt-get install chromium`` (``make test`` installs it); Playwright's own browser
-download cannot work here, so it is pointed at /usr/bin/chromium. Without Chromium these tests are skipped
-locally and fail under ``CI=true``. Screenshots go to test-artifacts/; ``B24VOTE_UPDATE_SCREENSHOT=1`` also
-refreshes docs/results-page.png.
+The browser comes from tests/helpers/browser.py (Debian's Chromium). Screenshots go to test-artifacts/;
+``B24VOTE_UPDATE_SCREENSHOT=1`` also refreshes docs/results-page.png.
 """
 
 from __future__ import annotations
@@ -26,45 +24,17 @@ from b24vote.clock import SystemClock
 from b24vote.domain.polls import IM_ENTITY_TYPE
 from b24vote.storage import people
 from b24vote.storage.engine import Database
-from tests.conftest import IN_CI
+from tests.helpers.browser import expect, new_page
 from tests.helpers.server import base_env, cli, running_server
 from tests.helpers.wire import assert_envelope
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "results-page.png"
+DOCS = Path(__file__).parents[2] / "docs"
+DOCS_SCREENSHOT = DOCS / "results-page.png"
+PHONE = {"width": 375, "height": 740}  # CSS px of a common phone (iPhone SE/8: 375 x 667, plus the address bar)
+TAP_MIN = 44  # CSS px: WCAG 2.5.5, Apple's Human Interface Guidelines, Android's 48 dp
 LIVE_WAIT_MS = 5000
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"the browser tests need Chromium under CI=true: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover - installed by the dev extra
-        _unavailable(f"playwright is not installed: {exc}")
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing: run `make browsers` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @dataclass
@@ -126,17 +96,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(base, paths, names)
 
 
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def _page(browser: Any, width: int = 1280, height: int = 900, **options: Any) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": height}, **options)
-    return context.new_page()
-
-
 def _wait_live(page: Any) -> None:
     """Until the page's event stream is open (the status line says so)."""
     expect(page.locator('[data-field="live"]')).to_have_text(re.compile(r"^Live"), timeout=LIVE_WAIT_MS)
@@ -146,7 +105,7 @@ def test_counts_bars_and_voters_are_right(browser: Any, server: Server) -> None:
     attach = server.poll("Which day suits the release?", ["Tuesday", "Thursday", "Friday"])
     for user, answer in ((1, 0), (2, 0), (3, 1)):
         server.vote(user, attach, answer)
-    page = _page(browser)
+    page = new_page(browser)
     response = page.goto(server.base + attach["resultUrl"])
     assert response is not None and response.status == 200
     assert page.locator("h1").inner_text() == "Which day suits the release?"
@@ -154,13 +113,18 @@ def test_counts_bars_and_voters_are_right(browser: Any, server: Server) -> None:
     assert page.locator('[data-field="state"]').inner_text() == "Open"
     rows = page.locator("li.answer")
     assert rows.count() == 3
-    expected = [("2 votes", "66.67 %", 66.6667), ("1 vote", "33.33 %", 33.3333), ("0 votes", "0 %", 0.0)]
-    for i, (count, percent, value) in enumerate(expected):
+    expected = [
+        ("2 votes", "67%", "66.67%", 66.6667),
+        ("1 vote", "33%", "33.33%", 33.3333),
+        ("0 votes", "0%", "0%", 0.0),
+    ]
+    for i, (count, percent, exact, value) in enumerate(expected):
         row = rows.nth(i)
         assert row.locator('[data-field="count"]').inner_text() == count
         assert row.locator('[data-field="percent"]').inner_text() == percent
+        assert row.locator('[data-field="percent"]').get_attribute("title") == exact
         meter = row.get_by_role("meter")
-        assert meter.get_attribute("aria-valuetext") == f"{percent}, {count}"
+        assert meter.get_attribute("aria-valuetext") == f"{exact}, {count}"
         assert abs(float(meter.evaluate("m => m.value")) - value) < 0.01
     widths = [rows.nth(i).locator("meter").bounding_box()["width"] for i in range(3)]
     assert widths[0] == widths[1] == widths[2] > 0  # the track; the fill is the meter's value
@@ -176,7 +140,7 @@ def test_counts_bars_and_voters_are_right(browser: Any, server: Server) -> None:
 
 def test_a_vote_through_the_api_appears_without_reload(browser: Any, server: Server) -> None:
     attach = server.poll("Lunch at noon?", ["Yes", "No"])
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.base + attach["resultUrl"])
     _wait_live(page)
     page.evaluate("window.loadedOnce = true")  # gone if the page reloads
@@ -185,13 +149,19 @@ def test_a_vote_through_the_api_appears_without_reload(browser: Any, server: Ser
     yes, no = (f'[data-answer-id="{server.answer_id(attach, i)}"]' for i in (0, 1))
     expect(page.locator(f'{no} [data-field="count"]')).to_have_text("1 vote", timeout=LIVE_WAIT_MS)
     latency = time.monotonic() - started
-    assert page.locator(f'{no} [data-field="percent"]').inner_text() == "100 %"
+    assert page.locator(f'{no} [data-field="percent"]').inner_text() == "100%"
+    expect(page.locator(f'{no} [data-field="leading"]')).to_be_visible()
+    expect(page.locator(f'{yes} [data-field="leading"]')).to_be_hidden()
     assert page.locator(f"{no} .voter-name").all_inner_texts() == ["Boris Belov"]
     assert page.locator('[data-field="total"]').inner_text() == "1 voter"
     server.vote(3, attach, 0)
-    expect(page.locator(f'{yes} [data-field="percent"]')).to_have_text("50 %", timeout=LIVE_WAIT_MS)
+    expect(page.locator(f'{yes} [data-field="percent"]')).to_have_text("50%", timeout=LIVE_WAIT_MS)
+    expect(page.locator(f'{yes} [data-field="leading"]')).to_be_visible()  # a tie: both lead
+    expect(page.locator(f'{no} [data-field="leading"]')).to_be_visible()
+    expect(page.locator('[data-field="ends"]')).to_be_hidden()  # the default end, ten years ahead
     server.call(1, "vote.AttachedVote.stop", attachId=attach["ID"])
     expect(page.locator('[data-field="state"]')).to_have_text("Stopped", timeout=LIVE_WAIT_MS)
+    expect(page.locator('[data-field="ends"]')).to_have_text(re.compile(r"^ended "))
     server.call(1, "vote.AttachedVote.resume", attachId=attach["ID"])
     expect(page.locator('[data-field="state"]')).to_have_text("Open", timeout=LIVE_WAIT_MS)
     assert page.evaluate("window.loadedOnce") is True
@@ -224,13 +194,13 @@ def test_an_anonymous_poll_names_nobody(browser: Any, server: Server) -> None:
     attach = server.poll("Rate the retro (anonymous)", ["Useful", "Too long"], anonymity=2)
     for user, answer in ((1, 0), (2, 1), (3, 0)):
         server.vote(user, attach, answer)
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.base + attach["resultUrl"])
     _wait_live(page)
     server.vote(4, attach, 1)  # a vote while the page is open: the live update must not name the voter either
     expect(page.locator('[data-field="total"]')).to_have_text("4 voters", timeout=LIVE_WAIT_MS)
     html = page.content()
-    assert "66.67" not in html and "50 %" in html
+    assert "66.67" not in html and ">50%<" in html
     for name in server.names:
         assert name not in html, name
     assert page.locator(".voter, .voters").count() == 0
@@ -247,7 +217,7 @@ def test_a_bad_or_tampered_link_shows_a_404_page_without_data(browser: Any, serv
     server.vote(2, attach, 0)
     signed = attach["signedAttachId"]
     tampered = signed[:-1] + ("0" if signed[-1] != "0" else "1")
-    page = _page(browser)
+    page = new_page(browser)
     for code in ("zzzzzzzzzzzzzzzz", tampered, attach["resultUrl"].rsplit("/", 1)[1][::-1]):
         response = page.goto(f"{server.base}/vote-result/{code}")
         assert response is not None and response.status == 404
@@ -278,7 +248,7 @@ def layout_poll(server: Server) -> dict[str, Any]:
 def test_layout_holds_from_phone_to_desktop(
     browser: Any, server: Server, layout_poll: dict[str, Any], artefacts: Path, width: int, scheme: str
 ) -> None:
-    page = _page(browser, width, 900, color_scheme=scheme)
+    page = new_page(browser, width, 900, color_scheme=scheme)
     page.goto(server.base + layout_poll["resultUrl"])
     _wait_live(page)
     assert _fits(page), page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -287,17 +257,15 @@ def test_layout_holds_from_phone_to_desktop(
         assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= width
     shot = artefacts / f"results-{width}-{scheme}.png"
     page.screenshot(path=str(shot), full_page=True)
-    if (width, scheme) == (1280, "light") and (
-        os.environ.get("B24VOTE_UPDATE_SCREENSHOT") or not DOCS_SCREENSHOT.exists()
-    ):
-        shutil.copyfile(shot, DOCS_SCREENSHOT)
+    if (width, scheme) == (1280, "light"):
+        _copy_to_docs(shot, DOCS_SCREENSHOT.name)
     page.context.close()
 
 
 def test_keyboard_reaches_voters_and_downloads(browser: Any, server: Server) -> None:
     attach = server.poll("Keyboard check", ["One", "Two"])
     server.vote(2, attach, 0)
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.base + attach["resultUrl"])
     details = page.locator("details.voters").first
     assert details.evaluate("d => d.open") is True
@@ -312,4 +280,45 @@ def test_keyboard_reaches_voters_and_downloads(browser: Any, server: Server) -> 
         page.keyboard.press("Tab")
         focused.append(page.evaluate("document.activeElement.textContent.trim()"))
     assert focused == ["Excel (XLSX)", "CSV", "Excel 97 (XLS)"]  # the empty answer's hidden list is skipped
+    page.context.close()
+
+
+def _copy_to_docs(shot: Path, name: str) -> None:
+    """Refresh a picture of docs/ only when it is missing or B24VOTE_UPDATE_SCREENSHOT=1 is set."""
+    target = DOCS / name
+    if os.environ.get("B24VOTE_UPDATE_SCREENSHOT") or not target.exists():
+        shutil.copyfile(shot, target)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_on_a_phone_the_leader_is_marked_and_every_tap_target_is_44px(
+    browser: Any, server: Server, artefacts: Path, scheme: str
+) -> None:
+    attach = server.poll("Which day suits the demo?", ["Monday", "Wednesday", "Friday"])
+    for user, answer in ((1, 1), (2, 1), (3, 0), (4, 1), (5, 2)):
+        server.vote(user, attach, answer)
+    page = new_page(browser, PHONE["width"], PHONE["height"], color_scheme=scheme, has_touch=True, is_mobile=True)
+    page.goto(server.base + attach["resultUrl"])
+    _wait_live(page)
+    assert _fits(page)
+    leading = page.locator("li.answer.leading")
+    expect(leading).to_have_count(1)
+    assert leading.get_attribute("data-answer-id") == server.answer_id(attach, 1)
+    expect(leading.locator('[data-field="leading"]')).to_have_text("Leading")
+    assert leading.locator('[data-field="percent"]').inner_text() == "60%"
+    expect(page.locator('[data-field="ends"]')).to_be_hidden()
+    targets = page.locator("main a:visible, main summary:visible, main button:visible")
+    assert targets.count() >= 6  # three "Who voted", three downloads
+    for target in targets.all():
+        box = target.bounding_box()
+        label = target.inner_text()
+        assert box["height"] >= TAP_MIN and box["width"] >= TAP_MIN, (label, box)
+    shot = artefacts / f"results-phone-{scheme}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _copy_to_docs(shot, f"results-page-phone-{scheme}.png")
+    # A finger's tap opens and closes a voter list.
+    summary = page.locator("details.voters summary").first
+    opened = summary.evaluate("s => s.parentElement.open")
+    summary.tap()
+    assert summary.evaluate("s => s.parentElement.open") is (not opened)
     page.context.close()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from html import unescape
 
+import jsonschema_rs
 import pytest
 from starlette.testclient import TestClient
 
 from b24vote.clock import FrozenClock
 from b24vote.domain.signing import sign_attach
+from b24vote.openapi import RESULTS_EVENT
 from b24vote.state import AppState
 from b24vote.storage import people
 from b24vote.storage.engine import Database
@@ -46,12 +48,20 @@ def test_page_shows_counts_bars_state_voters_and_downloads(
     assert "script-src 'self'" in resp.headers["content-security-policy"]
     text = _text(resp.text)
     assert "Как дела?" in text
-    assert "3 voters" in text and "Open" in text and "closes" in text
-    blocks = resp.text.split('<li class="answer"')[1:]
+    assert "3 voters" in text and "Open" in text
+    # A chat poll runs to its default end ten years ahead: no date is shown for it.
+    assert re.search(
+        r'<li data-field="ends-item" hidden><time data-field="ends" datetime="[^"]+"></time></li>', resp.text
+    )
+    blocks = re.split(r'<li class="answer(?= |")', resp.text)[1:]
     assert [f'data-answer-id="{a}"' in b for a, b in zip(poll.answer_ids, blocks, strict=True)] == [True] * 3
-    assert "2 votes" in _text(blocks[0]) and "66.67 %" in _text(blocks[0])
-    assert "1 vote " in _text(blocks[1]) and "33.33 %" in _text(blocks[1])
-    assert "0 votes" in _text(blocks[2]) and "0 %" in _text(blocks[2])
+    assert "2 votes" in _text(blocks[0]) and ">67%</strong>" in blocks[0] and 'title="66.67%"' in blocks[0]
+    assert "1 vote " in _text(blocks[1]) and ">33%</strong>" in blocks[1] and 'title="33.33%"' in blocks[1]
+    assert "0 votes" in _text(blocks[2]) and ">0%</strong>" in blocks[2]
+    # The leading answer is marked, the others carry the mark hidden (the live updates move it).
+    assert blocks[0].startswith(' leading"') and 'data-field="leading">Leading<' in blocks[0]
+    assert [" leading" in b.split(">", 1)[0] for b in blocks] == [True, False, False]
+    assert 'data-field="leading" hidden>' in blocks[1]
     assert re.search(r'<meter class="bar" min="0" max="100" value="66\.66\d*"', blocks[0])
     assert 'value="0.0"' in blocks[2]
     assert "Anna Admin" in blocks[0] and "Boris Belov" in blocks[0] and "Cleo Carter" in blocks[1]
@@ -73,7 +83,7 @@ def test_the_signed_id_opens_the_same_page(app_client: TestClient, portal: Porta
     by_uid = app_client.get(link.result_url)
     by_signed = app_client.get(f"/vote-result/{link.signed}")
     assert by_signed.status_code == 200
-    assert "66.67 %" in by_signed.text
+    assert "66.67%" in by_signed.text
     assert _text(by_signed.text) == _text(by_uid.text)
 
 
@@ -112,7 +122,7 @@ def test_anonymous_poll_names_nobody_on_the_page_or_in_the_stream(
     link = links(app_client, portal, poll)
     page = app_client.get(link.result_url)
     assert page.status_code == 200
-    assert "66.67 %" in page.text and "3 voters" in page.text
+    assert ">67%<" in page.text and "3 voters" in page.text
     assert "anonymous" in page.text
     for name in NAMES:
         assert name not in page.text, name
@@ -171,7 +181,7 @@ def test_voters_are_paged_fifty_at_a_time(
 
     def listed(query: str) -> list[str]:
         html = app_client.get(url + query).text
-        block = html.split(f'id="answer-{answer}"')[1].split('<li class="answer"')[0]
+        block = html.split(f'id="answer-{answer}"')[1].split('<li class="answer')[0]
         return re.findall(r'<span class="voter-name">([^<]+)</span>', block)
 
     first = app_client.get(url).text
@@ -201,6 +211,7 @@ def test_stopped_poll_shows_its_state(app_client: TestClient, portal: Portal, cl
     html = app_client.get(links(app_client, portal, poll).result_url).text
     assert 'class="badge badge-stopped"' in html and ">Stopped<" in html
     assert "ended 25 Nov 2026, 12:01 UTC+03:00" in html  # the portal's offset (B24VOTE_TIMEZONE)
+    assert '<li data-field="ends-item"><time' in html  # a stopped poll says when it ended
 
 
 def test_event_stream_sends_the_counts_now_and_after_each_vote(
@@ -229,6 +240,10 @@ def test_event_stream_sends_the_counts_now_and_after_each_vote(
         call(app_client, portal, "vote.AttachedVote.stop", attachId=poll.attach_id)
         stopped = stream.next_event(timeout=2)
         assert stopped["state"] == "stopped" and stopped["state_label"] == "Stopped"
+        # Every event is what /openapi.json says the stream carries.
+        documented = jsonschema_rs.validator_for(RESULTS_EVENT)
+        for event in (first, after_recall, stopped):
+            assert not [e.message for e in documented.iter_errors(event)], event
     finally:
         stream.close()
     assert hub.subscriber_count(poll.vote_id) == 0  # the client left: the subscription is gone at once

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from b24vote.domain.people import User
-from b24vote.domain.polls import Answer, Poll, Question
+from b24vote.domain.polls import IM_POLL_LIFETIME, RESUME_LIFETIME, Answer, Poll, Question
 from b24vote.web.view import build_results, format_moment, initials, live_payload, voter_page
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -50,9 +50,9 @@ def test_voter_pages_clamp() -> None:
 def test_percentages_state_and_anonymity() -> None:
     view = build_results(_poll(), NOW, MSK, voters={})
     answers = view.questions[0].answers
-    assert [(a.percent, a.percent_label, a.count_label) for a in answers] == [
-        (66.67, "66.67 %", "2 votes"),
-        (33.33, "33.33 %", "1 vote"),
+    assert [(a.percent, a.percent_label, a.exact_label, a.count_label, a.leading) for a in answers] == [
+        (66.67, "67%", "66.67%", "2 votes", True),
+        (33.33, "33%", "33.33%", "1 vote", False),
     ]
     assert view.questions[0].multiple and view.state == "open" and view.total_label == "3 voters"
     assert view.ends_label == "closes 26 Nov 2026, 12:00 UTC+03:00"
@@ -73,3 +73,31 @@ def test_percentages_state_and_anonymity() -> None:
 
 def test_format_moment() -> None:
     assert format_moment(datetime(2026, 1, 5, 7, 3, tzinfo=UTC)) == "5 Jan 2026, 07:03 UTC+00:00"
+
+
+def test_whole_percentages_round_half_away_from_zero() -> None:
+    # 1 of 8 is 12.5 %: 13 %, as PHP's round() and people do (Python's round() would give 12).
+    view = build_results(_poll(counts=(1, 7)), NOW, MSK, voters={})
+    assert [a.percent_label for a in view.questions[0].answers] == ["13%", "88%"]
+    assert [a.exact_label for a in view.questions[0].answers] == ["12.5%", "87.5%"]
+    nobody = build_results(_poll(counts=(0, 0)), NOW, MSK, voters={})
+    assert [(a.percent_label, a.leading) for a in nobody.questions[0].answers] == [("0%", False), ("0%", False)]
+
+
+def test_every_answer_of_a_tie_leads() -> None:
+    view = build_results(_poll(counts=(2, 2, 1)), NOW, MSK, voters={})
+    assert [a.leading for a in view.questions[0].answers] == [True, True, False]
+    payload = live_payload(view)
+    assert [a["leading"] for a in payload["questions"][0]["answers"]] == [True, True, False]
+
+
+def test_the_default_far_end_is_not_shown() -> None:
+    created = _poll(end=NOW + IM_POLL_LIFETIME)
+    view = build_results(created, NOW + timedelta(days=400), MSK, voters={})
+    assert (view.shows_end, view.ends_label, view.state) == (False, "", "open")
+    assert live_payload(view)["ends_label"] == ""
+    resumed = build_results(_poll(end=NOW + RESUME_LIFETIME), NOW, MSK, voters={})
+    assert resumed.shows_end and resumed.ends_label.startswith("closes ")
+    # Once the far end has passed (a poll left alone for ten years) the date is shown again.
+    over = build_results(created, NOW + IM_POLL_LIFETIME, MSK, voters={})
+    assert over.shows_end and over.ends_label.startswith("ended ")

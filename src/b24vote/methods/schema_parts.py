@@ -14,10 +14,12 @@ __all__ = [
     "BOOL",
     "COMPONENTS",
     "EMPTY_LIST",
+    "FLAG",
     "INT",
     "NULL",
     "NUMBER",
     "STR",
+    "TEXT",
     "id_map",
     "list_of",
     "obj",
@@ -33,6 +35,11 @@ NUMBER: Schema = {"type": "number"}
 BOOL: Schema = {"type": "boolean"}
 NULL: Schema = {"type": "null"}
 EMPTY_LIST: Schema = {"type": "array", "maxItems": 0, "description": "PHP's empty array"}
+# What the REST methods read as PHP does (methods/params.py): a text parameter takes any scalar (12 is "12",
+# true is "1", false and null are ""; an object or a list is refused with ERROR_ARGUMENT), and a flag any value
+# at all (Y/N, true/false, 1/0, yes/on; anything else is false).
+TEXT: Schema = {"type": ["string", "number", "boolean", "null"]}
+FLAG: Schema = {"description": "`Y`/`N`, `true`/`false`, `1`/`0`, `yes`, `on`: any other value is false"}
 _ID_KEY = "^-?[0-9]+$"
 
 

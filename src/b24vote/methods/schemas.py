@@ -14,9 +14,11 @@ from typing import Any
 from b24vote.methods.schema_parts import (
     BOOL,
     EMPTY_LIST,
+    FLAG,
     INT,
     NULL,
     STR,
+    TEXT,
     id_map,
     list_of,
     obj,
@@ -49,6 +51,8 @@ class MethodDoc:
     params: tuple[Param, ...] = ()
     paged: bool = False
     file: bool = False
+    # Sets of parameters one of which must be given whole (the ways of naming a poll); none: no such rule.
+    alternatives: tuple[tuple[str, ...], ...] = ()
 
 
 FILE_TYPES = (
@@ -58,18 +62,36 @@ FILE_TYPES = (
 )
 
 _INTLIKE: Schema = {"type": ["integer", "string"], "description": "an integer, or a string of digits"}
+# Any JSON value: what PHP reads leniently (the description says how).
+_ANY: Schema = {"type": ["object", "array", "string", "number", "boolean", "null"]}
+# A number read with PHP's (int): digits count, anything else (a map, a list, a word) is 0.
+_NUMBERISH = _ANY
+
+
+def _php_array(items: Schema) -> Schema:
+    """A PHP array: a JSON list, or an object whose values are read in order (``{"0": 5}`` is ``[5]``)."""
+    return {"anyOf": [list_of(items), {"type": "object", "additionalProperties": items}]}
+
+
+_UNREAD = " (a string; not read at all when `attachId` is given, so then any value)"
 _ADDRESS = (
     Param("attachId", _INTLIKE, "The attached poll's id; wins over the other ways of naming it", example=1),
-    Param("moduleId", STR, "With entityType and entityId: `im` for chat polls, `blog` for feed polls"),
-    Param("entityType", STR, "`Bitrix\\Vote\\Attachment\\ImMessageConnector` for chat polls"),
-    Param("entityId", _INTLIKE, "The chat message (or feed post) the poll is attached to"),
-    Param("signedAttachId", STR, "`<attachId>.<signature>` or the 16-character code of `resultUrl`: grants reading"),
+    Param("moduleId", _ANY, "With entityType and entityId: `im` for chat polls, `blog` for feed polls" + _UNREAD),
+    Param("entityType", _ANY, "`Bitrix\\Vote\\Attachment\\ImMessageConnector` for chat polls" + _UNREAD),
+    Param("entityId", _ANY, "The chat message (or feed post) the poll is attached to" + _UNREAD),
+    Param(
+        "signedAttachId",
+        _ANY,
+        "`<attachId>.<signature>` or the 16-character code of `resultUrl`: grants reading" + _UNREAD,
+    ),
 )
-_ACTION = Param("actionUuid", STR, "Echoed in the live events; never de-duplicates")
+# A poll is named by its id, its signed id, or the entity it is attached to (all three): one of them is required.
+_NAMED = (("attachId",), ("signedAttachId",), ("moduleId", "entityType", "entityId"))
+_ACTION = Param("actionUuid", _ANY, "A string echoed in live events (other values are ignored); never de-duplicates")
 _MOBILE = Param(
     "userForMobileFormat",
-    {"type": ["boolean", "string", "integer"]},
-    "true: list voters as the mobile app's user objects",
+    _ANY,
+    "true: list voters as the mobile app's user objects (read as PHP reads a flag)",
     example=True,
 )
 _VOTERS: Schema = {"anyOf": [ref("Voter"), ref("MobileVoter")]}
@@ -85,15 +107,15 @@ _VOTE_DATA = obj(
             obj(
                 {
                     "QUESTION": STR,
-                    "FIELD_TYPE": {"type": "integer", "description": "0 radio, 1 checkbox"},
+                    "FIELD_TYPE": {**_NUMBERISH, "description": "0 radio, 1 checkbox (PHP's (int))"},
                     "ANSWERS": list_of(obj({"MESSAGE": STR}, closed=False)),
                 },
                 optional=("FIELD_TYPE",),
                 closed=False,
             )
         ),
-        "ANONYMITY": {"type": "integer", "description": "1 public (default), 2 anonymous"},
-        "OPTIONS": {"type": "integer", "description": "1 allows re-voting"},
+        "ANONYMITY": {**_NUMBERISH, "description": "1 public (default), 2 anonymous (PHP's (int))"},
+        "OPTIONS": {**_NUMBERISH, "description": "1 allows re-voting (PHP's (int))"},
     },
     optional=("ANONYMITY", "OPTIONS"),
     closed=False,
@@ -106,17 +128,17 @@ DOCS: dict[str, MethodDoc] = {
     "scope": MethodDoc(
         "The scopes of the credential (all known scopes with `full`)",
         list_of(STR),
-        (Param("full", BOOL, "List every scope the portal knows"),),
+        (Param("full", FLAG, "List every scope the portal knows"),),
     ),
     "methods": MethodDoc(
         "Method names the credential may call",
         list_of(STR),
-        (Param("scope", STR, "Only the methods of this scope"), Param("full", BOOL, "Every method")),
+        (Param("scope", TEXT, "Only the methods of this scope"), Param("full", FLAG, "Every method")),
     ),
     "method.get": MethodDoc(
         "Whether a method exists and the credential may call it",
         obj({"isExisting": BOOL, "isAvailable": BOOL}),
-        (Param("name", STR, "Lower-case method name", example="user.current"),),
+        (Param("name", TEXT, "The method's name (any case)", example="user.current"),),
     ),
     "batch": MethodDoc(
         "Up to 50 commands in one request; later ones fail with ERROR_BATCH_LENGTH_EXCEEDED",
@@ -132,12 +154,13 @@ DOCS: dict[str, MethodDoc] = {
         (
             Param(
                 "cmd",
-                {"anyOf": [{"type": "object", "additionalProperties": STR}, list_of(STR)]},
-                "key → `method?query`; `$result[key][field]` refers to an earlier command's result",
-                required=True,
+                {"anyOf": [{"type": "object", "additionalProperties": STR}, list_of(STR), _ANY]},
+                "key → `method?query`; `$result[key][field]` refers to an earlier command's result. A command "
+                "that is not a string fails in `result_error`; without `cmd` (or with a scalar) the batch runs "
+                "nothing and answers empty lists.",
                 example={"now": "server.time", "me": "user.current"},
             ),
-            Param("halt", {"type": ["boolean", "integer", "string"]}, "Stop at the first failing command"),
+            Param("halt", FLAG, "Stop at the first failing command"),
         ),
     ),
     "user.current": MethodDoc("The calling user", {"anyOf": [ref("User"), {"type": "object", "maxProperties": 0}]}),
@@ -145,11 +168,16 @@ DOCS: dict[str, MethodDoc] = {
         "Users matching a filter, 50 a page",
         or_empty(list_of(ref("User"))),
         (
-            Param("FILTER", {"type": "object"}, "ID, ACTIVE, NAME, LAST_NAME, EMAIL, WORK_POSITION (also top-level)"),
-            Param("ID", {"anyOf": [_INTLIKE, list_of(_INTLIKE)]}, "Filter by id"),
-            Param("sort", STR, "ID, NAME, LAST_NAME or EMAIL"),
-            Param("order", {"enum": ["ASC", "DESC", "asc", "desc"]}, "Sort direction"),
-            Param("start", _INTLIKE, "Offset of the page"),
+            Param(
+                "FILTER",
+                _ANY,
+                "A map of ID, ACTIVE, NAME, LAST_NAME, EMAIL, WORK_POSITION (also top-level); other keys, and a "
+                "list or a scalar, filter nothing",
+            ),
+            Param("ID", _ANY, "Filter by id: an id or a list of ids (values that are no id match nobody)"),
+            Param("sort", TEXT, "`ID` (default), `NAME`, `LAST_NAME` or `EMAIL`, any case; anything else sorts by ID"),
+            Param("order", TEXT, "`DESC` (any case) sorts descending; anything else ascending"),
+            Param("start", _NUMBERISH, "Offset of the page (PHP's (int): anything but digits is 0)"),
         ),
         paged=True,
     ),
@@ -157,21 +185,21 @@ DOCS: dict[str, MethodDoc] = {
         "Create a group chat with the caller in it; answers its id",
         INT,
         (
-            Param("USERS", list_of(_INTLIKE), "Members besides the caller", example=[2]),
-            Param("TITLE", STR, "Title (a list of names when empty)"),
-            Param("DESCRIPTION", STR, "Description"),
-            Param("COLOR", STR, "RED, GREEN, MINT, …"),
-            Param("TYPE", {"enum": ["CHAT", "OPEN"]}, "Closed (default) or open chat"),
-            Param("MESSAGE", STR, "A first message from the caller"),
-            Param("OWNER_ID", _INTLIKE, "An invited user to own the chat"),
-            Param("ENTITY_TYPE", STR, "Your own tag, found again with im.chat.get"),
-            Param("ENTITY_ID", STR, "Your own id, found again with im.chat.get"),
+            Param("USERS", _php_array(_INTLIKE), "Members besides the caller", example=[2]),
+            Param("TITLE", TEXT, "Title (a list of names when empty)"),
+            Param("DESCRIPTION", TEXT, "Description"),
+            Param("COLOR", TEXT, "`RED`, `GREEN`, `MINT`, …"),
+            Param("TYPE", TEXT, "`OPEN` (any case) makes an open chat; anything else a closed one (`CHAT`)"),
+            Param("MESSAGE", TEXT, "A first message from the caller"),
+            Param("OWNER_ID", _NUMBERISH, "An invited user to own the chat (PHP's (int): anything but digits is 0)"),
+            Param("ENTITY_TYPE", TEXT, "Your own tag, found again with im.chat.get"),
+            Param("ENTITY_ID", TEXT, "Your own id, found again with im.chat.get"),
         ),
     ),
     "im.chat.get": MethodDoc(
         "The chat tagged with ENTITY_TYPE and ENTITY_ID",
         {"anyOf": [obj({"ID": INT}), NULL]},
-        (Param("ENTITY_TYPE", STR, "Tag given to im.chat.add"), Param("ENTITY_ID", STR, "Id given to im.chat.add")),
+        (Param("ENTITY_TYPE", TEXT, "Tag given to im.chat.add"), Param("ENTITY_ID", TEXT, "Id given to im.chat.add")),
     ),
     "im.chat.user.add": MethodDoc(
         "Add users to a chat the caller is in",
@@ -201,29 +229,40 @@ DOCS: dict[str, MethodDoc] = {
                 required=True,
                 example={"QUESTIONS": [{"QUESTION": "Lunch?", "ANSWERS": [{"MESSAGE": "Yes"}, {"MESSAGE": "No"}]}]},
             ),
-            Param("templateId", STR, "A lower-case UUIDv4 de-duplicates repeated calls"),
+            Param(
+                "templateId", _ANY, "A lower-case UUIDv4 string de-duplicates repeated calls; other values are ignored"
+            ),
         ),
     ),
-    "vote.AttachedVote.get": MethodDoc("An attached poll as the caller sees it", _ATTACH_RESULT, _ADDRESS),
+    "vote.AttachedVote.get": MethodDoc(
+        "An attached poll as the caller sees it", _ATTACH_RESULT, _ADDRESS, alternatives=_NAMED
+    ),
     "vote.AttachedVote.getMany": MethodDoc(
         "Several chat or feed polls by entity id; [] when one is missing or unreadable, or for more than 50",
         or_empty(obj({"items": list_of(ref("Attach"))})),
         (
-            Param("moduleId", STR, "`im` or `blog`", required=True, example="im"),
+            Param("moduleId", TEXT, "`im` or `blog`", required=True, example="im"),
             Param(
                 "entityType",
-                STR,
+                TEXT,
                 "The connector class",
                 required=True,
                 example="Bitrix\\Vote\\Attachment\\ImMessageConnector",
             ),
-            Param("entityIds", list_of(_INTLIKE), "Up to 50 entity ids", required=True, example=[1]),
+            Param(
+                "entityIds",
+                _php_array(_ANY),
+                "Up to 50 entity ids (an item that is not an id names no poll)",
+                required=True,
+                example=[1],
+            ),
         ),
     ),
     "vote.AttachedVote.getWithVoted": MethodDoc(
         "A poll with the first voters of each answer (none for anonymous polls)",
         obj({"attach": ref("Attach"), "voted": or_empty(id_map(list_of(_VOTERS)))}),
-        (*_ADDRESS, Param("pageSize", _INTLIKE, "Voters per answer, 1–50 (default 10)"), _MOBILE),
+        (*_ADDRESS, Param("pageSize", _NUMBERISH, "Voters per answer, 1–50 (default 10; PHP's (int))"), _MOBILE),
+        alternatives=_NAMED,
     ),
     "vote.AttachedVote.getAnswerVoted": MethodDoc(
         "The voters of one answer, 50 a page (none for anonymous polls)",
@@ -231,28 +270,36 @@ DOCS: dict[str, MethodDoc] = {
         (
             *_ADDRESS,
             Param("answerId", _INTLIKE, "An answer of this poll", required=True, example=1),
-            Param("start", _INTLIKE, "Offset of the page"),
+            Param("start", _NUMBERISH, "Offset of the page (PHP's (int): anything but digits is 0)"),
             _MOBILE,
         ),
         paged=True,
+        alternatives=_NAMED,
     ),
     "vote.AttachedVote.vote": MethodDoc(
         "Vote (or re-vote); [] when the ballot is empty, incomplete or a repeat without re-voting",
         or_empty(_ATTACH_RESULT),
         (*_ADDRESS, Param("ballot", _BALLOT, "The choices", required=True, example={"1": [1]}), _ACTION),
+        alternatives=_NAMED,
     ),
     "vote.AttachedVote.recall": MethodDoc(
         "Take back the caller's ballot; [] when the poll is closed or forbids re-voting",
         or_empty(_ATTACH_RESULT),
         (*_ADDRESS, _ACTION),
+        alternatives=_NAMED,
     ),
-    "vote.AttachedVote.stop": MethodDoc("Close the poll (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION)),
-    "vote.AttachedVote.resume": MethodDoc("Reopen the poll for a year (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION)),
+    "vote.AttachedVote.stop": MethodDoc(
+        "Close the poll (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION), alternatives=_NAMED
+    ),
+    "vote.AttachedVote.resume": MethodDoc(
+        "Reopen the poll for a year (its author)", EMPTY_LIST, (*_ADDRESS, _ACTION), alternatives=_NAMED
+    ),
     "vote.AttachedVote.download": MethodDoc(
         "The results report as a file: the real server's HTML .xls, or XLSX / CSV",
         {"type": "string", "format": "binary"},
-        (*_ADDRESS, Param("format", {"enum": ["xls", "xlsx", "csv"]}, "Report format (default xls)")),
+        (*_ADDRESS, Param("format", {"enum": ["xls", "xlsx", "csv", None]}, "Report format (default xls)")),
         file=True,
+        alternatives=_NAMED,
     ),
 }
 

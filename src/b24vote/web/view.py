@@ -1,18 +1,30 @@
 """What the results page shows, built from domain values only: no I/O, no HTML.
 
 The same model renders the page (Jinja2) and feeds its live updates (:func:`live_payload`), so the two can
-never disagree. Percentages are the API's ``PERCENT`` (:func:`b24vote.domain.polls.percent`).
+never disagree. Percentages are shown as people read them in chat polls (Bitrix24's poll in the chat, Telegram,
+Discourse): whole numbers, ``67%``; the API's ``PERCENT`` (two decimals, :func:`b24vote.domain.polls.percent`)
+is kept in the bar's accessible text and the answer's tooltip.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from b24vote.domain.people import User
-from b24vote.domain.polls import MULTIPLE_CHOICE, Poll, Question, is_finished, is_open, percent
+from b24vote.domain.polls import (
+    IM_POLL_YEARS,
+    MULTIPLE_CHOICE,
+    Poll,
+    Question,
+    add_years,
+    is_finished,
+    is_open,
+    percent,
+)
 
 __all__ = [
     "VOTERS_PER_PAGE",
@@ -65,7 +77,7 @@ class VoterPage:
 
 @dataclass(frozen=True, slots=True)
 class AnswerView:
-    """An answer with its count, the API's rounded percentage and the bar's width."""
+    """An answer with its count, the API's rounded percentage, the bar's width and whether it leads."""
 
     id: int
     text: str
@@ -73,6 +85,7 @@ class AnswerView:
     percent: int | float
     bar: float
     voters: VoterPage | None
+    leading: bool = False  # the most votes of its question (ties all lead); none while nobody voted
 
     @property
     def count_label(self) -> str:
@@ -80,7 +93,13 @@ class AnswerView:
 
     @property
     def percent_label(self) -> str:
-        return f"{self.percent} %"
+        """A whole number, rounded half away from zero: ``67%`` for 66.67."""
+        return f"{Decimal(repr(self.bar)).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
+
+    @property
+    def exact_label(self) -> str:
+        """The API's ``PERCENT``, two decimals at most: ``66.67%``."""
+        return f"{self.percent}%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +133,8 @@ class ResultsView:
     anonymous: bool
     questions: tuple[QuestionView, ...]
     downloads: tuple[Download, ...] = ()
+    # False while the poll runs to the default end its creation set (ten years ahead): no date is worth showing.
+    shows_end: bool = True
 
     @property
     def state_label(self) -> str:
@@ -121,6 +142,8 @@ class ResultsView:
 
     @property
     def ends_label(self) -> str:
+        if not self.shows_end:
+            return ""
         return f"{'ended' if self.ended else 'closes'} {format_moment(self.ends_at)}"
 
     @property
@@ -172,10 +195,13 @@ def _state(poll: Poll, now: datetime) -> str:
 
 def _question(question: Question, voters: Mapping[int, VoterPage] | None) -> QuestionView:
     answers = []
+    most = max((a.counter for a in question.answers), default=0)
     for answer in question.answers:
         raw, rounded = percent(answer.counter, question.counter)
         page = None if voters is None else voters.get(answer.id) or VoterPage(answer.id, 0, 1, 1, ())
-        answers.append(AnswerView(answer.id, answer.message, answer.counter, rounded, min(float(raw), 100.0), page))
+        bar = min(float(raw), 100.0)
+        leading = most > 0 and answer.counter == most
+        answers.append(AnswerView(answer.id, answer.message, answer.counter, rounded, bar, page, leading))
     multiple = question.field_type in MULTIPLE_CHOICE
     return QuestionView(question.id, question.text, question.counter, multiple, tuple(answers))
 
@@ -193,15 +219,18 @@ def build_results(
     questions = tuple(_question(q, shown) for q in poll.questions)
     # A single question (every chat poll) is the page's heading; several share a neutral one.
     title = questions[0].text if len(questions) == 1 else "Poll results"
+    ended = is_finished(poll, now)
     return ResultsView(
         title=title,
         state=_state(poll, now),
         ends_at=poll.date_end.astimezone(tz),
-        ended=is_finished(poll, now),
+        ended=ended,
         total=poll.counter,
         anonymous=poll.anonymous,
         questions=questions,
         downloads=downloads,
+        # The default end is ten calendar years after the start: nobody needs to read it as a date.
+        shows_end=ended or poll.date_end < add_years(poll.date_start, IM_POLL_YEARS - 1, UTC),
     )
 
 
@@ -226,6 +255,8 @@ def _answer_payload(answer: AnswerView) -> dict[str, Any]:
         "count_label": answer.count_label,
         "percent": answer.percent,
         "percent_label": answer.percent_label,
+        "exact_label": answer.exact_label,
+        "leading": answer.leading,
         "bar": round(answer.bar, 3),
     }
     if answer.voters is not None:

@@ -67,11 +67,15 @@
     const item = main.querySelector(`[data-answer-id="${answer.id}"]`);
     if (!item) return;
     setText(field(item, "count"), answer.count_label);
-    setText(field(item, "percent"), answer.percent_label);
+    const percent = field(item, "percent");
+    setText(percent, answer.percent_label);
+    percent.title = answer.exact_label;
+    item.classList.toggle("leading", answer.leading);
+    field(item, "leading").hidden = !answer.leading;
     const bar = field(item, "bar");
     bar.value = answer.bar;
     bar.textContent = answer.percent_label;
-    bar.setAttribute("aria-valuetext", `${answer.percent_label}, ${answer.count_label}`);
+    bar.setAttribute("aria-valuetext", `${answer.exact_label}, ${answer.count_label}`);
     applyVoters(item, answer.id, answer.voters);
   }
 
@@ -82,6 +86,7 @@
     const ends = field(main, "ends");
     ends.dateTime = data.ends_at;
     setText(ends, data.ends_label);
+    field(main, "ends-item").hidden = !data.ends_label;
     setText(field(main, "total"), data.total_label);
     for (const question of data.questions) {
       const section = main.querySelector(`[data-question-id="${question.id}"]`);
