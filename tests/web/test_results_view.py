@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from b24vote.domain.people import User
-from b24vote.domain.polls import IM_POLL_LIFETIME, RESUME_LIFETIME, Answer, Poll, Question
+from b24vote.domain.polls import Answer, Poll, Question, poll_end, resume_end
 from b24vote.web.view import build_results, format_moment, initials, live_payload, voter_page
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -92,12 +92,12 @@ def test_every_answer_of_a_tie_leads() -> None:
 
 
 def test_the_default_far_end_is_not_shown() -> None:
-    created = _poll(end=NOW + IM_POLL_LIFETIME)
+    created = _poll(end=poll_end(NOW, MSK))
     view = build_results(created, NOW + timedelta(days=400), MSK, voters={})
     assert (view.shows_end, view.ends_label, view.state) == (False, "", "open")
     assert live_payload(view)["ends_label"] == ""
-    resumed = build_results(_poll(end=NOW + RESUME_LIFETIME), NOW, MSK, voters={})
+    resumed = build_results(_poll(end=resume_end(NOW, MSK)), NOW, MSK, voters={})
     assert resumed.shows_end and resumed.ends_label.startswith("closes ")
     # Once the far end has passed (a poll left alone for ten years) the date is shown again.
-    over = build_results(created, NOW + IM_POLL_LIFETIME, MSK, voters={})
+    over = build_results(created, poll_end(NOW, MSK), MSK, voters={})
     assert over.shows_end and over.ends_label.startswith("ended ")
