@@ -24,8 +24,9 @@ def test_poll_events_when_enabled(settings: Settings, portal: Portal, db: Databa
             "B24VOTE.POLL.RECALL",
             "B24VOTE.POLL.STOP",
             "B24VOTE.POLL.RESUME",
+            "B24VOTE.POLL.DELETE",
         ]
-        for name in ("VOTE", "RECALL", "STOP"):
+        for name in ("VOTE", "RECALL", "STOP", "DELETE"):
             rest(client, app, "event.bind", event=f"B24VOTE.POLL.{name}", handler=handler.url)
         poll = send_poll(client, portal)
         cast(client, portal, poll, poll.answer_ids[0], hook=portal.bob_hook)
@@ -37,6 +38,11 @@ def test_poll_events_when_enabled(settings: Settings, portal: Portal, db: Databa
         assert handler.next().form["event"] == "B24VOTE.POLL.RECALL"
         call(client, portal, "vote.AttachedVote.stop", attachId=poll.attach_id)
         assert handler.next().form["event"] == "B24VOTE.POLL.STOP"
+        call(client, portal, "im.message.delete", MESSAGE_ID=poll.message_id)
+        deleted = handler.next().form
+        assert deleted["event"] == "B24VOTE.POLL.DELETE"
+        assert deleted["data"]["FIELDS"]["ATTACH_ID"] == str(poll.attach_id)
+        assert deleted["data"]["FIELDS"]["USER_ID"] == str(portal.admin)
 
 
 def test_poll_events_are_off_by_default(

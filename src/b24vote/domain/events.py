@@ -101,6 +101,7 @@ POLL_EVENTS = (
     EventName("B24VOTE.POLL.RECALL", "vote"),
     EventName("B24VOTE.POLL.STOP", "vote"),
     EventName("B24VOTE.POLL.RESUME", "vote"),
+    EventName("B24VOTE.POLL.DELETE", "vote"),
 )
 
 

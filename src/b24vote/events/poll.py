@@ -23,6 +23,7 @@ _BY_METHOD = {
     "vote.AttachedVote.recall": ("B24VOTE.POLL.RECALL", "voting"),
     "vote.AttachedVote.stop": ("B24VOTE.POLL.STOP", "stop"),
     "vote.AttachedVote.resume": ("B24VOTE.POLL.RESUME", "resume"),
+    "im.message.delete": ("B24VOTE.POLL.DELETE", "delete"),  # the message held a poll (methods/vote_removal.py)
 }
 
 
