@@ -2,7 +2,8 @@
 
 Saving copies each portal table with ``CREATE TABLE … AS SELECT *`` (SQLite and PostgreSQL both have it);
 restoring empties the portal tables, children first, and copies the rows back, parents first, with their ids.
-A restore skips the tables that did not change: triggers (migration 0008) move a counter of each table forward
+A restore skips the tables that did not change: triggers, installed by the first snapshot saved (so a portal
+that never takes one pays nothing on its writes), move a counter of each table forward
 on every insert, update, delete and truncate, and the snapshot notes the counters at which the live tables held
 its rows (when saved, and again after each restore). A table whose counter moved, or that has no counter or lost
 its triggers, is copied back, with every table that refers to it (emptying a parent empties its children).
@@ -139,6 +140,49 @@ def _lock_out_writers(conn: Connection, tables: list[Table]) -> None:
         conn.execute(text(f"LOCK TABLE {', '.join(_quote(conn, t.name) for t in tables)} IN SHARE ROW EXCLUSIVE MODE"))
 
 
+# PostgreSQL's triggers of a table: a row trigger and a TRUNCATE trigger, both calling b24chg_count() (migration 0008).
+_PG_WATCH = (("rows", "INSERT OR UPDATE OR DELETE", "ROW"), ("truncate", "TRUNCATE", "STATEMENT"))
+
+
+def _watch_changes(conn: Connection, tables: list[Table]) -> None:
+    """Give every portal table its change counter and triggers, where it has not got them yet.
+
+    The table names are the schema's own, never input.
+    """
+    watch = _watch_postgres if conn.dialect.name == "postgresql" else _watch_sqlite
+    for source in tables:
+        watch(conn, str(source.name))
+
+
+def _watch_postgres(conn: Connection, name: str) -> None:
+    quoted = _quote(conn, name)
+    conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {_quote(conn, 'b24chg_' + name)}"))
+    listed = text("SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(:table)")
+    present = set(conn.execute(listed, {"table": quoted}).scalars())
+    for suffix, when, each in _PG_WATCH:
+        trigger = f"b24chg_{name}_{suffix}"
+        if trigger not in present:
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER {_quote(conn, trigger)} AFTER {when} ON {quoted} "
+                    f"FOR EACH {each} EXECUTE FUNCTION b24chg_count()"
+                )
+            )
+
+
+def _watch_sqlite(conn: Connection, name: str) -> None:
+    conn.execute(text("INSERT OR IGNORE INTO b24_table_changes (name, changes) VALUES (:name, 0)"), {"name": name})
+    count = f"UPDATE b24_table_changes SET changes = changes + 1 WHERE name = '{name}'"  # noqa: S608
+    for event in _TRIGGERS["sqlite"]:
+        trigger = _quote(conn, f"b24chg_{name}_{event}")
+        on = _quote(conn, name)
+        conn.execute(
+            text(
+                f"CREATE TRIGGER IF NOT EXISTS {trigger} AFTER {event.upper()} ON {on} FOR EACH ROW BEGIN {count}; END"
+            )
+        )
+
+
 def _changes(conn: Connection) -> dict[str, int]:
     """The change counter of each table that has one and all its triggers."""
     suffixes = _TRIGGERS[conn.dialect.name]
@@ -182,6 +226,7 @@ def save_snapshot(db: Database, name: str, now: datetime) -> SnapshotInfo:
     """Copy every portal table under ``name``, replacing an earlier snapshot of that name."""
     with db.write() as conn:
         _lock_out_writers(conn, portal_tables())
+        _watch_changes(conn, portal_tables())
         old = conn.execute(select(registry.c.id).where(registry.c.name == name)).scalar_one_or_none()
         if old is not None:
             _drop_copies(conn, old)
