@@ -4,12 +4,13 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-30
 
-Once the first snapshot is saved (it installs the triggers), every insert, update and delete of a portal
-table moves that table's counter forward (on PostgreSQL a TRUNCATE too); a counter never goes back. A snapshot notes the counters at which the live tables held its rows
-(``b24_snapshots.changes``), and a restore copies back only the tables whose counter moved since
-(``b24vote.storage.snapshots``). SQLite keeps the counters in ``b24_table_changes``, changed by row triggers in
-the writing transaction. PostgreSQL uses one sequence per table: ``nextval`` takes no lock and is not undone by a
-rollback, so writers never wait on each other for it (a rolled-back change only costs an extra copy).
+Once the first snapshot is saved (it installs the triggers), every insert, update and delete of a portal table
+moves that table's counter forward (on PostgreSQL a TRUNCATE too); a counter never goes back. A snapshot notes the
+counters at which the live tables held its rows (``b24_snapshots.changes``), and a restore copies back only the
+tables whose counter moved since (``b24vote.storage.snapshots``). SQLite keeps the counters in
+``b24_table_changes``, changed by row triggers in the writing transaction. PostgreSQL uses one sequence per table:
+``nextval`` takes no lock and is not undone by a rollback, so writers never wait on each other for it (a
+rolled-back change only costs an extra copy).
 """
 
 from __future__ import annotations
