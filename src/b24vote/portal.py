@@ -15,10 +15,9 @@ from b24vote.domain.polls import IM_ENTITY_TYPE, poll_end
 from b24vote.methods.integration_im import post_poll
 from b24vote.storage import people, polls
 from b24vote.storage.engine import Database
-from b24vote.storage.migrate import migrate
 from b24vote.storage.tables import users
 
-__all__ = ["DemoPoll", "DemoPortal", "create_demo", "demo_curl_lines", "demo_summary", "init_database", "webhook_url"]
+__all__ = ["DemoPoll", "DemoPortal", "create_demo", "demo_curl_lines", "demo_summary", "webhook_url"]
 
 DEMO_SCOPES = "vote,im,user"
 # The poll the demo chat starts with, so that a new user can `get` and `vote` at once.
@@ -44,11 +43,6 @@ class DemoPortal:
     chat_id: int | None = None
     webhook_code: str | None = None
     poll: DemoPoll | None = None
-
-
-def init_database(db: Database) -> None:
-    """Create or migrate the schema."""
-    migrate(db)
 
 
 def webhook_url(public_url: str, user_id: int, code: str) -> str:

@@ -31,8 +31,12 @@ T = TypeVar("T")
 _IN_LIMIT = 50  # getMany takes at most 50 entity ids: an IN list has one prepared form per length up to that
 
 
+_ABSENT = object()
+
+
 class Memo:
-    """Rows of SELECTs run on one connection, valid while the database's change stamp stays ``stamp``.
+    """What reads on one connection returned (a SELECT's rows, an object built from them), valid while the
+    database's change stamp stays ``stamp``.
 
     SQLite's ``PRAGMA data_version`` changes on a connection whenever another connection committed (the
     group-commit writer, the CLI, another process, a restore or a reset): any change drops every row kept.
@@ -42,7 +46,7 @@ class Memo:
 
     def __init__(self, limit: int = 10_000) -> None:
         self._limit = limit
-        self._rows: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        self._rows: dict[tuple[Any, ...], Any] = {}
         self.stamp: object = None
 
     def validate(self, stamp: object) -> None:
@@ -51,13 +55,15 @@ class Memo:
             self._rows.clear()
             self.stamp = stamp
 
-    def get(self, key: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
-        return self._rows.get(key)
-
-    def put(self, key: tuple[Any, ...], rows: list[tuple[Any, ...]]) -> None:
-        if len(self._rows) >= self._limit:  # a bound, not a policy: most entries are for a few hot polls
-            self._rows.clear()
-        self._rows[key] = rows
+    def keep(self, key: tuple[Any, ...], read: Callable[[], T]) -> T:
+        """What ``read()`` returned for ``key`` under this stamp, reading it on first use."""
+        found = self._rows.get(key, _ABSENT)
+        if found is _ABSENT:
+            if len(self._rows) >= self._limit:  # a bound, not a policy: most entries are for a few hot polls
+                self._rows.clear()
+            found = self._rows[key] = read()
+        kept: T = found
+        return kept
 
     def clear(self) -> None:
         self._rows.clear()
@@ -89,15 +95,7 @@ def remembered(conn: Connection, key: tuple[Any, ...], read: Callable[[], T]) ->
     hot read builds from its rows is kept, not only the rows.
     """
     memo = _memo_of(conn)
-    if memo is None:
-        return read()
-    found = memo.get(key)
-    if found is None:
-        value = read()
-        memo.put(key, [(value,)])
-        return value
-    kept: T = found[0][0]
-    return kept
+    return read() if memo is None else memo.keep(key, read)
 
 
 class _Compiled:
@@ -153,12 +151,7 @@ class Prepared:
         if not self._select:
             memo.clear()  # a write on a remembering connection: nothing kept can be trusted after it
             return self._fetch(conn, params)
-        key = (self, *params.items())
-        found = memo.get(key)
-        if found is None:
-            found = self._fetch(conn, params)
-            memo.put(key, found)
-        return found
+        return memo.keep((self, *params.items()), lambda: self._fetch(conn, params))
 
     def _fetch(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         compiled = self._for(conn)
