@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
+CURL := /usr/bin/curl
 # The locks: every package of the runtime (and of runtime + dev) at one version, with the hashes of its files.
 LOCK := requirements/runtime.txt
 DEV_LOCK := requirements/dev.txt
@@ -42,6 +43,10 @@ $(CHROMIUM):
 
 browsers: $(CHROMIUM)
 
+# make smoke sends the README's curl lines as a user would.
+$(CURL):
+	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl'
+
 # tests/clients drives the official JavaScript SDK with the machine's Node.js.
 JS_CLIENT := tests/clients/js
 $(JS_CLIENT)/node_modules: $(JS_CLIENT)/package.json
@@ -50,11 +55,11 @@ $(JS_CLIENT)/node_modules: $(JS_CLIENT)/package.json
 
 # The README's first command on a new user's terms: the built wheel in a fresh venv with the runtime lock only,
 # the README's curl lines against it, and `make run` itself in a fresh copy of the tree (tools/smoke.py).
-smoke: install-dev
+smoke: install-dev $(CURL)
 	$(BIN)/python tools/smoke.py --python $(PYTHON)
 
-test: install-dev $(CHROMIUM) $(JS_CLIENT)/node_modules
-	$(BIN)/python tools/smoke.py --python $(PYTHON)
+# smoke first: a first command that fails on a fresh machine stops CI before anything else.
+test: install-dev $(CHROMIUM) $(JS_CLIENT)/node_modules smoke
 	$(BIN)/ruff check src tests tools $(wildcard bench)
 	$(BIN)/mypy src tools
 	$(BIN)/pytest
