@@ -78,7 +78,13 @@ WRK := /usr/bin/wrk
 $(WRK):
 	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk'
 
-bench: install-dev $(WRK)
+# Stoplight Prism, the mock server `get` is compared with, at the version its lock file pins.
+PRISM_DIR := bench/prism
+$(PRISM_DIR)/node_modules: $(PRISM_DIR)/package.json $(PRISM_DIR)/package-lock.json
+	cd $(PRISM_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+bench: install-dev $(WRK) $(PRISM_DIR)/node_modules
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install-dev
