@@ -1,8 +1,11 @@
-"""``make bench``: b24vote against a bare ASGI app on the same server, scenario by scenario.
+"""``make bench``: b24vote against a bare ASGI app on the same server, scenario by scenario, and against peers.
 
 Each scenario runs a real `b24vote serve` process (rate and operating limits off) and drives it over HTTP with
 wrk from a separate process (keep-alive connections, bounded in time, 127.0.0.1 only). Ratios are against the
-baseline measured in the same run.
+baseline measured in the same run; the rows measured at one connection against the bare app at one connection.
+Peers measured in the same run: the REST transport alone (bench/transport_only.py), Stoplight Prism serving the
+documented `get` example (bench/prism_mock.py), and a bare `INSERT … RETURNING` route on PostgreSQL
+(bench/pg_insert.py). The targets (bench/targets.py) are printed under the table.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2 as httpx
@@ -24,10 +27,34 @@ import orjson
 
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
-from bench import seed, wrk
+from bench import prism_mock, seed, targets, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+BASELINE = "baseline: bare ASGI, fixed JSON"
+ONE = "1 connection: "  # the prefix of the one-connection rows (what a test suite calling one at a time sees)
+GET = "get, 10 voters"
+VOTE = "vote, distinct users (SQLite, durable)"
+VOTE_PG = "vote, distinct users (PostgreSQL)"
+BARE_INSERT = "bare INSERT … RETURNING (PostgreSQL)"
+TRANSPORT = "REST transport alone (get, 10 voters, execution memoised)"
+SERVER_TIME_POST = "server.time, webhook POST"
+SERVER_TIME_GET = "server.time, webhook GET"
+PRISM = "Prism mock, documented get example"
+ONE_CONNECTION = [BASELINE, GET, VOTE, PRISM]
+# uvicorn as `b24vote serve` runs it (b24vote/cli/serve.py), for the apps bench/ serves itself.
+UVICORN_OPTIONS = [
+    "--host",
+    "127.0.0.1",
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
 
 
 @dataclass
@@ -35,6 +62,8 @@ class Row:
     name: str
     result: wrk.Result | None = None
     note: str = ""
+    against: wrk.Result | None = None  # the ratio's base, when it is not the run's baseline
+    figures: dict[str, float] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -47,6 +76,7 @@ def free_port() -> int:
 
 @contextmanager
 def server(argv: list[str], env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``argv --port N`` started and answering HTTP (any status) within 60 s; stopped at the end."""
     port = free_port()
     proc = subprocess.Popen([*argv, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -67,6 +97,13 @@ def server(argv: list[str], env: dict[str, str]) -> Iterator[tuple[str, subproce
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=20)
+
+
+def uvicorn(app: str, *, factory: bool = False) -> list[str]:
+    """A bench/ ASGI app served by uvicorn with `b24vote serve`'s options."""
+    extra = ["--factory", "--proxy-headers", "--no-server-header"] if factory else []
+    return [sys.executable, "-m", "uvicorn", app, *UVICORN_OPTIONS, *extra]
 
 
 def b24vote(url: str) -> tuple[list[str], dict[str, str]]:
@@ -77,6 +114,7 @@ def b24vote(url: str) -> tuple[list[str], dict[str, str]]:
         B24VOTE_OPERATING_LIMIT="off",
         B24VOTE_LOG_LEVEL="warning",
         B24VOTE_SECRET_KEY="bench",  # noqa: S106 - a throw-away benchmark portal
+        B24VOTE_SQLITE_SYNCHRONOUS="FULL",  # the default, said here: every acknowledged vote is fsynced
     )
     return [str(BIN / "b24vote"), "serve", "--host", "127.0.0.1"], env
 
@@ -91,6 +129,9 @@ def lua_json(value: object) -> str:
     return f'function(n) return "{text}" end'
 
 
+NO_BODY = "function(n) return nil end"
+
+
 def rss_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -98,32 +139,53 @@ def rss_kib(pid: int, field: str) -> int:
     return 0
 
 
-def scenarios(base: str, world: seed.World, args: argparse.Namespace) -> list[Row]:
+def wanted(args: argparse.Namespace, name: str) -> bool:
+    return args.only.lower() in name.lower()
+
+
+def one_connection_wanted(args: argparse.Namespace) -> bool:
+    return any(wanted(args, ONE + name) for name in ONE_CONNECTION[1:])
+
+
+def vote_voters(world: seed.World) -> tuple[range, range]:
+    """The fresh voters split between the vote at the run's connections (3/4) and at one connection (1/4)."""
+    split = world.voters_from + (world.voters_to - world.voters_from + 1) * 3 // 4
+    return range(world.voters_from, split), range(split, world.voters_to + 1)
+
+
+def get_load(base: str, attach_id: int, args: argparse.Namespace, connections: int) -> wrk.Result:
+    return wrk.run(
+        base,
+        paths=[f"{hook(1)}/vote.AttachedVote.get"],
+        body_lua=lua_json({"attachId": attach_id}),
+        refuse_lua='not body:find("attach")',
+        duration=args.duration,
+        connections=connections,
+    )
+
+
+def scenarios(base: str, world: seed.World, args: argparse.Namespace, bare_one: wrk.Result | None) -> list[Row]:
     """The read and write scenarios against one server, those whose name contains ``--only``."""
     common = {"duration": args.duration, "connections": args.connections}
-    get = f"{hook(1)}/vote.AttachedVote.get"
     entity = "Bitrix\\Vote\\Attachment\\ImMessageConnector"
     last_start = (args.answer_voters - 1) // 50 * 50
     cmd = {f"g{i}": f"vote.AttachedVote.get?attachId={world.small.attach_id}" for i in range(50)}
+    many_voters, one_voters = vote_voters(world)
+    time_path = f"{hook(1)}/server.time"
 
     def load(path: str, body: object, expect: str) -> wrk.Result:
         return wrk.run(base, paths=[path], body_lua=lua_json(body), refuse_lua=expect, **common)
 
-    plan: list[tuple[str, Callable[[], Row]]] = [
-        (
-            "get, 10 voters",
-            lambda: Row("get, 10 voters", load(get, {"attachId": world.small.attach_id}, 'not body:find("attach")')),
-        ),
+    plan: list[tuple[str, Callable[[str], Row]]] = [
+        (GET, lambda name: Row(name, get_load(base, world.small.attach_id, args, args.connections))),
         (
             f"get, {args.big:,} voters",
-            lambda: Row(
-                f"get, {args.big:,} voters", load(get, {"attachId": world.big.attach_id}, 'not body:find("attach")')
-            ),
+            lambda name: Row(name, get_load(base, world.big.attach_id, args, args.connections)),
         ),
         (
             "getMany, 50 ids",
-            lambda: Row(
-                "getMany, 50 ids",
+            lambda name: Row(
+                name,
                 load(
                     f"{hook(1)}/vote.AttachedVote.getMany",
                     {"moduleId": "im", "entityType": entity, "entityIds": [p.message_id for p in world.many]},
@@ -134,8 +196,8 @@ def scenarios(base: str, world: seed.World, args: argparse.Namespace) -> list[Ro
         *(
             (
                 f"getAnswerVoted, {label} page of {args.answer_voters:,}",
-                lambda label=label, start=start: Row(
-                    f"getAnswerVoted, {label} page of {args.answer_voters:,}",
+                lambda name, start=start: Row(
+                    name,
                     load(
                         f"{hook(1)}/vote.AttachedVote.getAnswerVoted",
                         {
@@ -151,19 +213,43 @@ def scenarios(base: str, world: seed.World, args: argparse.Namespace) -> list[Ro
         ),
         (
             "batch of 50 get",
-            lambda: Row("batch of 50 get", load(f"{hook(1)}/batch", {"cmd": cmd}, 'body:find("result_error\\":{")')),
+            lambda name: Row(name, load(f"{hook(1)}/batch", {"cmd": cmd}, 'body:find("result_error\\":{")')),
+        ),
+        (VOTE, lambda name: vote_row(base, world, many_voters, args, name, args.connections)),
+        (SERVER_TIME_POST, lambda name: Row(name, load(time_path, {}, 'not body:find("result")'))),
+        (
+            SERVER_TIME_GET,
+            lambda name: Row(
+                name,
+                wrk.run(
+                    base,
+                    paths=[time_path],
+                    body_lua=NO_BODY,
+                    method="GET",
+                    refuse_lua='not body:find("result")',
+                    **common,
+                ),
+            ),
         ),
         (
-            "vote, distinct users (SQLite, durable)",
-            lambda: vote_row(base, world, args, "vote, distinct users (SQLite, durable)"),
+            ONE + GET,
+            lambda name: Row(name, get_load(base, world.small.attach_id, args, 1), against=bare_one),
         ),
+        (ONE + VOTE, lambda name: vote_row(base, world, one_voters, args, name, 1, against=bare_one)),
     ]
-    return [run() for name, run in plan if args.only.lower() in name.lower()]
+    return [run(name) for name, run in plan if wanted(args, name)]
 
 
-def vote_row(base: str, world: seed.World, args: argparse.Namespace, label: str) -> Row:
+def vote_row(
+    base: str,
+    world: seed.World,
+    voters: range,
+    args: argparse.Namespace,
+    label: str,
+    connections: int,
+    against: wrk.Result | None = None,
+) -> Row:
     """Each request a new voter's first ballot: a new path per request, refused replies counted as errors."""
-    voters = list(range(world.voters_from, world.voters_to + 1))
     paths = [f"{hook(uid)}/vote.AttachedVote.vote" for uid in voters]
     poll = world.write_poll
     body = lua_json({"attachId": poll.attach_id, "ballot": {str(poll.question_id): [poll.answer_ids[1]]}})
@@ -173,38 +259,78 @@ def vote_row(base: str, world: seed.World, args: argparse.Namespace, label: str)
         body_lua=body,
         refuse_lua='not body:find("isVoted\\":true")',
         duration=args.duration,
-        connections=args.connections,
+        connections=connections,
     )
     note = "" if result.requests <= len(voters) else f"ran out of fresh voters after {len(voters):,}"
-    return Row(label, result, note)
+    return Row(label, result, note, against)
+
+
+def transport_row(env: dict[str, str], world: seed.World, args: argparse.Namespace) -> Row:
+    """`get, 10 voters`'s requests on b24vote with each method's execution memoised (bench/transport_only.py)."""
+    with server(uvicorn("bench.transport_only:create", factory=True), {**env, "PYTHONPATH": str(ROOT)}) as (base, _):
+        first = httpx.post(
+            f"{base}{hook(1)}/vote.AttachedVote.get", json={"attachId": world.small.attach_id}, timeout=30
+        )
+        first.raise_for_status()  # the outcome every later call reuses
+        return Row(
+            TRANSPORT,
+            get_load(base, world.small.attach_id, args, args.connections),
+            "compare with `get, 10 voters`: the difference is the method's execution",
+        )
 
 
 def limit_rows(argv: list[str], env: dict[str, str], world: seed.World, args: argparse.Namespace) -> list[Row]:
     """What the limits cost: `get` with both limits on (a bucket too big to refuse), in-process and on Redis."""
-    stores = [("in-process", {})]
+    stores: list[tuple[str, dict[str, str]]] = [("in-process", {})]
     redis_url = os.environ.get("B24VOTE_BENCH_REDIS", "redis://127.0.0.1:6379/0")
     stores.append(("Redis", {"B24VOTE_REDIS_URL": redis_url}))
     rows = []
     for label, extra in stores:
         name = f"get, 10 voters, limits on ({label})"
-        if args.only.lower() not in name.lower():
+        if not wanted(args, name):
             continue
         limited = {**env, "B24VOTE_RATE_LIMIT": "1000000000/1000000000", "B24VOTE_OPERATING_LIMIT": "480", **extra}
         with server(argv, limited) as (base, _):
             rows.append(
                 Row(
                     name,
-                    wrk.run(
-                        base,
-                        paths=[f"{hook(1)}/vote.AttachedVote.get"],
-                        body_lua=lua_json({"attachId": world.small.attach_id}),
-                        refuse_lua='not body:find("attach")',
-                        duration=args.duration,
-                        connections=args.connections,
-                    ),
+                    get_load(base, world.small.attach_id, args, args.connections),
                     "compare with `get, 10 voters` (limits off)",
                 )
             )
+    return rows
+
+
+def prism_rows(args: argparse.Namespace, folder: Path, bare_one: wrk.Result | None) -> list[Row]:
+    """Stoplight Prism answering the documented `get` example, at the run's connections and at one."""
+    names = [name for name in (PRISM, ONE + PRISM) if wanted(args, name)]
+    if not names:
+        return []
+    specs = prism_mock.method_specs()
+    if not prism_mock.PRISM.exists():
+        return [
+            Row(name, None, "not measured: Prism not installed (make bench runs npm ci in bench/prism)")
+            for name in names
+        ]
+    if specs is None:
+        missing = "not measured: the reference's method specs not found (../shared/reference or B24VOTE_REFERENCE)"
+        return [Row(name, None, missing) for name in names]
+    openapi = prism_mock.write_document(folder, specs)
+    path = "/rest/1/" + seed.code_for(1) + "/vote.AttachedVote.get"
+    rows = []
+    with server(prism_mock.command(openapi), dict(os.environ)) as (base, _):
+        httpx.post(base + path, json={"attachId": 1}, timeout=30).raise_for_status()
+        for name in names:
+            one = name.startswith(ONE)
+            result = wrk.run(
+                base,
+                paths=[path],
+                body_lua=lua_json({"attachId": 1}),
+                refuse_lua='not body:find("attach")',
+                duration=args.duration,
+                connections=1 if one else args.connections,
+            )
+            rows.append(Row(name, result, against=bare_one if one else None))
     return rows
 
 
@@ -225,10 +351,19 @@ def download_row(base: str, proc: subprocess.Popen[bytes], world: seed.World, ar
     peak = rss_kib(proc.pid, "VmHWM")
     grew = max(peak - before, 0) / 1024
     return Row(
-        f"download, {args.answer_voters:,} voters",
+        download_name(args),
         None,
         f"{elapsed:.2f} s, {size / 1e6:.1f} MB, server memory +{grew:.0f} MB (peak RSS − RSS before)",
+        figures={"seconds": elapsed, "grew_mb": grew},
     )
+
+
+def download_name(args: argparse.Namespace) -> str:
+    return f"download, {args.answer_voters:,} voters"
+
+
+def bare_load(base: str, args: argparse.Namespace, connections: int) -> wrk.Result:
+    return wrk.run(base, paths=["/"], body_lua=NO_BODY, method="GET", duration=args.duration, connections=connections)
 
 
 def main() -> None:
@@ -237,7 +372,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--big", type=int, default=1_000_000, help="voters of the big poll")
     parser.add_argument("--answer-voters", type=int, default=100_000)
-    parser.add_argument("--fresh-voters", type=int, default=60_000, help="users for the vote scenario")
+    parser.add_argument("--fresh-voters", type=int, default=60_000, help="users for the vote scenarios")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--only", default="", help="run only scenarios whose name contains this text")
     args = parser.parse_args()
@@ -251,68 +386,121 @@ def main() -> None:
         world = seed.build(db, big=args.big, answer_voters=args.answer_voters, fresh_voters=args.fresh_voters)
         db.dispose()
         print(f"seeded SQLite in {time.perf_counter() - began:.0f} s", file=sys.stderr)
-        uvicorn = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.baseline:app",
-            "--host",
-            "127.0.0.1",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-        with server(uvicorn, {**os.environ, "PYTHONPATH": str(ROOT)}) as (base, _):
-            baseline = wrk.run(
-                base,
-                paths=["/"],
-                body_lua="function(n) return nil end",
-                method="GET",
-                duration=args.duration,
-                connections=args.connections,
-            )
-        rows.append(Row("baseline: bare ASGI, fixed JSON", baseline))
+        bare_one = None
+        with server(uvicorn("bench.baseline:app"), {**os.environ, "PYTHONPATH": str(ROOT)}) as (base, _):
+            baseline = bare_load(base, args, args.connections)
+            if one_connection_wanted(args):
+                bare_one = bare_load(base, args, 1)
+        rows.append(Row(BASELINE, baseline))
+        if bare_one is not None:
+            rows.append(Row(ONE + BASELINE, bare_one, against=bare_one))
         argv, env = b24vote(url)
         with server(argv, env) as (base, _):
-            rows.extend(scenarios(base, world, args))
-        if args.only.lower() in "download":
+            rows.extend(scenarios(base, world, args, bare_one))
+        if wanted(args, TRANSPORT):
+            rows.append(transport_row(env, world, args))
+        if wanted(args, download_name(args)):
             with server(argv, env) as (base, proc):
                 rows.append(download_row(base, proc, world, args))
         rows.extend(limit_rows(argv, env, world, args))
-    if not args.skip_postgres and args.only.lower() in "vote, distinct users (postgresql)":
-        rows.append(postgres_row(args))
+        rows.extend(prism_rows(args, Path(tmp), bare_one))
+    if not args.skip_postgres and (wanted(args, VOTE_PG) or wanted(args, BARE_INSERT)):
+        rows.extend(postgres_rows(args))
     print(render(rows, baseline, args))
 
 
-def postgres_row(args: argparse.Namespace) -> Row:
+def postgres_rows(args: argparse.Namespace) -> list[Row]:
+    """`vote` on PostgreSQL and, on the same database in the same minutes, the bare `INSERT … RETURNING` route."""
     import psycopg
+
+    from bench.pg_insert import CREATE_TABLE
 
     admin_dsn = os.environ.get("B24VOTE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
     name = f"b24vote_bench_{os.getpid()}"
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+    rows = []
     try:
         url = f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
-        db = Database(url)
-        migrate(db)
-        world = seed.build(db, big=0, answer_voters=10, fresh_voters=args.fresh_voters)
-        db.dispose()
-        argv, env = b24vote(url)
-        with server(argv, env) as (base, _):
-            return vote_row(base, world, args, "vote, distinct users (PostgreSQL)")
+        if wanted(args, VOTE_PG):
+            db = Database(url)
+            migrate(db)
+            world = seed.build(db, big=0, answer_voters=10, fresh_voters=args.fresh_voters)
+            db.dispose()
+            argv, env = b24vote(url)
+            with server(argv, env) as (base, _):
+                voters = range(world.voters_from, world.voters_to + 1)
+                rows.append(vote_row(base, world, voters, args, VOTE_PG, args.connections))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(CREATE_TABLE)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "B24VOTE_BENCH_INSERT_URL": url}
+        with server(uvicorn("bench.pg_insert:create", factory=True), env) as (base, _):
+            result = wrk.run(
+                base,
+                paths=["/"],
+                body_lua='function(n) return "{\\"user\\":" .. n .. "}" end',
+                refuse_lua='not body:find("result")',
+                duration=args.duration,
+                connections=args.connections,
+            )
+        rows.append(Row(BARE_INSERT, result, "one row per request, each its own transaction"))
+        return rows
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def names(args: argparse.Namespace) -> targets.Names:
+    return targets.Names(
+        baseline=BASELINE,
+        get=GET,
+        get_big=f"get, {args.big:,} voters",
+        get_redis="get, 10 voters, limits on (Redis)",
+        prism=PRISM,
+        vote=VOTE,
+        vote_postgres=VOTE_PG,
+        bare_insert=BARE_INSERT,
+        answer_first=f"getAnswerVoted, first page of {args.answer_voters:,}",
+        answer_last=f"getAnswerVoted, last page of {args.answer_voters:,}",
+    )
+
+
+def _ms(value: float) -> str:
+    """Milliseconds with wrk's microsecond resolution kept below 1 ms (the one-connection rows)."""
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
+
+
+def annotate(rows: list[Row]) -> None:
+    """The notes that compare a row with another of the same run."""
+    by_name = {row.name: row.result for row in rows if row.result is not None}
+    get = by_name.get(GET)
+    for row in rows:
+        r = row.result
+        if r is None:
+            continue
+        if row.name.startswith(ONE) and row.against is not None and row.name != ONE + BASELINE:
+            row.note = _join(row.note, f"p50 {r.p50_ms / row.against.p50_ms:.1f}× the bare app's at 1 connection")
+        if row.name == PRISM and get is not None:
+            row.note = _join(
+                row.note, f"`{GET}` serves {get.requests_per_s / r.requests_per_s:.2f}× Prism's requests/s"
+            )
+        if row.name == ONE + PRISM and (one_get := by_name.get(ONE + GET)) is not None:
+            row.note = _join(row.note, f"{r.p50_ms / one_get.p50_ms:.1f}× the p50 of `{ONE + GET}`")
+        if row.name == VOTE_PG and (bare := by_name.get(BARE_INSERT)) is not None:
+            ratio = r.requests_per_s / bare.requests_per_s
+            row.note = _join(row.note, f"{ratio:.2f}× the bare INSERT … RETURNING route")
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first}; {second}" if first else second
+
+
 def render(rows: list[Row], baseline: wrk.Result, args: argparse.Namespace) -> str:
+    annotate(rows)
     lines = [
         f"{platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
-        f"{args.connections} connections · {args.duration:.0f} s per scenario",
+        f"{args.connections} connections (the '{ONE}' rows: one, against the bare app at one) · "
+        f"{args.duration:.0f} s per scenario",
         "",
         "| scenario | requests/s | p50 ms | p99 ms | errors | vs baseline | note |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -322,11 +510,33 @@ def render(rows: list[Row], baseline: wrk.Result, args: argparse.Namespace) -> s
         if r is None:
             lines.append(f"| {row.name} | | | | | | {row.note} |")
             continue
-        ratio = r.requests_per_s / baseline.requests_per_s
+        ratio = r.requests_per_s / (row.against or baseline).requests_per_s
         lines.append(
-            f"| {row.name} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | "
+            f"| {row.name} | {r.requests_per_s:,.0f} | {_ms(r.p50_ms)} | {_ms(r.p99_ms)} | {r.errors} | "
             f"{ratio:.0%} | {row.note} |"
         )
+    by_name = {row.name: row for row in rows}
+    download = by_name.get(download_name(args))
+    one = [by_name.get(ONE + name) for name in ONE_CONNECTION]
+    p50s = ["—" if row is None or row.result is None else f"{_ms(row.result.p50_ms)} ms" for row in one]
+    extra: list[tuple[str, str, bool | None]] = [
+        (
+            f"`{download_name(args)}` < 5 s, server memory + < 100 MB",
+            f"{download.figures['seconds']:.2f} s, +{download.figures['grew_mb']:.0f} MB" if download else "",
+            None if download is None else download.figures["seconds"] < 5 and download.figures["grew_mb"] < 100,
+        ),
+        (
+            "one connection (a test suite calling one at a time): p50 of the bare app / `get` / durable `vote` / Prism",
+            "" if set(p50s) == {"—"} else " / ".join(p50s),
+            None,
+        ),
+    ]
+
+    def result_of(name: str) -> wrk.Result | None:
+        found = by_name.get(name)
+        return None if found is None else found.result
+
+    lines += ["", "Targets (each from rows of this run)", "", *targets.render(names(args), result_of, extra)]
     return "\n".join(lines)
 
 
