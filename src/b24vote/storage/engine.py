@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import mmap
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DisconnectionError
 
 from b24vote.storage.group_commit import GroupWriter
-from b24vote.storage.raw import Memo, remembering
+from b24vote.storage.raw import Memo, lazy_memo, remembering
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,7 +42,40 @@ def _async_engine(url: URL, pool_size: int) -> AsyncEngine:
     # Imported here: SQLite never needs SQLAlchemy's asyncio layer, and every CLI command would pay for it.
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine.sync_engine)
+    return engine
+
+
+# A pooled PostgreSQL connection unused for this long is pinged before it is handed out again.
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle: SQLAlchemy's ``pool_pre_ping`` would cost every
+    call a round trip of its own.
+
+    A connection back in use within a second was alive a moment ago; should the server have gone since (killed
+    connections, a restart), the call that finds out fails, and SQLAlchemy then recycles every connection pooled
+    before the failure, so the calls after it get fresh ones. A connection idle for longer (the server may have
+    restarted while nothing was sent) is pinged first and replaced if it is gone, as ``pool_pre_ping`` would.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["b24vote_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("b24vote_idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise DisconnectionError("pooled connection gone while idle") from exc  # the pool takes another
+            raise
 
 
 class Database:
@@ -65,7 +103,7 @@ class Database:
         # SQLite: REST writes share transactions (and fsyncs) through one writer thread, see group_commit.
         self._group_writer = GroupWriter(self.engine, self._writer_lock) if self.dialect == "sqlite" else None
         self._kept = threading.local()
-        self._kept_all: list[Connection] = []
+        self._kept_all: list[_Kept] = []
         self._kept_lock = threading.Lock()
 
     def _make_engine(self, synchronous: str, pool_size: int) -> Engine:
@@ -81,7 +119,9 @@ class Database:
             )
             _install_sqlite_hooks(engine, synchronous)
             return engine
-        return create_engine(self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+        _ping_when_idle(engine)
+        return engine
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -89,6 +129,22 @@ class Database:
         with self.engine.connect() as conn, conn.begin() as tx:
             yield conn
             tx.rollback()
+
+    def _kept_reader(self) -> _Kept:
+        """This thread's kept SQLite connection with its read model, made on first use."""
+        kept: _Kept | None = getattr(self._kept, "reader", None)
+        if kept is not None and not kept.conn.closed and not kept.conn.invalidated:
+            return kept
+        if kept is not None:
+            kept.close()
+        conn = self.engine.connect()
+        # A new connection has its own stamps: its memo starts from nothing.
+        memo = Memo(begin=lambda: _begin_read(conn)) if self._remember else None
+        kept = self._kept.reader = _Kept(conn, memo, None)
+        kept.header = _CommitHeader.of(conn, self.url.database)
+        with self._kept_lock:
+            self._kept_all.append(kept)
+        return kept
 
     @contextmanager
     def read_kept(self) -> Iterator[Connection]:
@@ -102,45 +158,68 @@ class Database:
             with self.read() as pooled:
                 yield pooled
             return
-        conn: Connection | None = getattr(self._kept, "conn", None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self.engine.connect()
-            self._kept.conn = conn
-            self._kept.memo = Memo()  # a new connection has its own stamps: start from nothing
-            with self._kept_lock:
-                self._kept_all.append(conn)
+        kept = self._kept_reader()
+        conn, memo = kept.conn, kept.memo
+        # The commit header is read before the transaction begins: the state the memo is validated under below
+        # is this one or a later one, never an earlier one (see read_inline).
+        header = kept.header.read() if kept.header is not None else None
         # The read transaction is opened on the driver: SQLAlchemy's begin/rollback bookkeeping costs more than
         # a cached get's statements. A statement run through SQLAlchemy inside it autobegins SQLAlchemy's own
         # transaction, which joins this one (see on_begin) and is rolled back with it.
-        driver: Any = conn.connection.dbapi_connection
-        driver.execute("BEGIN")
-        # The change stamp, read first: it also fixes the transaction's snapshot, so rows kept under this
-        # stamp are exactly what this transaction would read (see raw.Memo).
-        memo: Memo | None = getattr(self._kept, "memo", None) if self._remember else None
-        if memo is not None:
-            memo.validate(driver.execute("PRAGMA data_version").fetchone()[0])
+        stamp = _begin_read(conn)
         try:
             if memo is None:
                 yield conn
             else:
+                # The change stamp, read first: it also fixes the transaction's snapshot, so rows kept under
+                # this stamp are exactly what this transaction would read (see raw.Memo).
+                memo.validate(stamp)
+                memo.header = header
                 with remembering(conn, memo):
                     yield conn
         finally:
-            if conn.in_transaction():
-                conn.rollback()
+            _end_read(conn)
+
+    def read_inline(self, work: Callable[[Connection], T]) -> T:
+        """``work`` in a read transaction on this thread's kept connection, or with none if none is needed.
+
+        SQLite's WAL index starts with a header every commit rewrites, and this process maps it: when it reads
+        the same as when the read model was last validated, nothing anywhere committed since, and ``work`` starts
+        without a transaction (no statement at all for a read the model serves). The first statement it must
+        really run opens the transaction; should that transaction see another state (a commit landed in
+        between), ``work`` runs again from the start in a transaction of its own, so a call never mixes two
+        states. ``work`` must not change anything outside the database that it would do again on a re-run.
+        """
+        if self.dialect != "sqlite":
+            with self.read() as pooled:
+                return work(pooled)
+        kept = self._kept_reader()
+        memo = kept.memo
+        header = kept.header
+        if memo is not None and header is not None and memo.header is not None and header.read() == memo.header:
+            memo.start_lazy()
+            try:
+                with remembering(kept.conn, memo):
+                    value = work(kept.conn)
+            except BaseException:
+                if not _end_lazy(kept.conn, memo):
+                    raise
             else:
-                driver.rollback()
+                if not _end_lazy(kept.conn, memo):
+                    return value
+        with self.read_kept() as conn:
+            return work(conn)
 
     def release_kept(self) -> None:
         """Give this thread's kept connection back to the pool."""
-        conn: Connection | None = getattr(self._kept, "conn", None)
-        if conn is None:
+        kept: _Kept | None = getattr(self._kept, "reader", None)
+        if kept is None:
             return
-        self._kept.conn = None
+        self._kept.reader = None
         with self._kept_lock:
-            if conn in self._kept_all:
-                self._kept_all.remove(conn)
-        conn.close()
+            if kept in self._kept_all:
+                self._kept_all.remove(kept)
+        kept.close()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -169,11 +248,15 @@ class Database:
             return await asyncio.wrap_future(self._group_writer.submit(work))
         if self.async_engine is None:  # pragma: no cover - every Database is SQLite or PostgreSQL
             raise RuntimeError("unsupported database")
-        async with self.async_engine.connect() as conn, conn.begin() as tx:
-            result = await conn.run_sync(work)
+        async with self.async_engine.connect() as conn:
             if not write:
-                await tx.rollback()
-            return result
+                # No BEGIN and no ROLLBACK, two round trips of a read's four or five: PostgreSQL runs each statement
+                # in a snapshot of its own in autocommit, which READ COMMITTED, its default level, does inside a
+                # transaction too. Reads never write (the methods that do are write=True).
+                reading = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                return await reading.run_sync(work)
+            async with conn.begin():
+                return await conn.run_sync(work)
 
     async def dispose_async(self) -> None:
         """Close the asyncio pool's connections (they belong to the event loop that is ending)."""
@@ -194,11 +277,96 @@ class Database:
             self._group_writer.stop()
         with self._kept_lock:
             kept, self._kept_all = self._kept_all, []
-        for conn in kept:
-            conn.close()
+        for reader in kept:
+            reader.close()
         self.engine.dispose()
         if self.async_engine is not None:
             self.async_engine.sync_engine.dispose()
+
+
+def _driver(conn: Connection) -> Any:
+    return conn.connection.dbapi_connection
+
+
+def _begin_read(conn: Connection) -> object:
+    """Open a read transaction on the driver; the change stamp it sees (reading it fixes the snapshot)."""
+    driver = _driver(conn)
+    driver.execute("BEGIN")
+    return driver.execute("PRAGMA data_version").fetchone()[0]
+
+
+def _end_read(conn: Connection) -> None:
+    if conn.in_transaction():
+        conn.rollback()
+    else:
+        _driver(conn).rollback()
+
+
+def _end_lazy(conn: Connection, memo: Memo) -> bool:
+    """End a lazy read (closing the transaction it opened, if any); True if it must run again."""
+    if memo.end_lazy():
+        _end_read(conn)
+    return memo.torn
+
+
+class _CommitHeader:
+    """The first header of SQLite's WAL index (the ``-shm`` file), which every commit rewrites.
+
+    Its 48 bytes hold the change counter, the last frame and the salts (https://sqlite.org/walformat.html): equal
+    bytes mean no commit since. The mapping lives as long as the connection that opened the index: while any
+    connection holds it open, SQLite never truncates the file (only the first to open it after all closed does).
+    """
+
+    SIZE = 48
+
+    def __init__(self, file: Any, mapped: mmap.mmap) -> None:
+        self._file = file
+        self._mapped = mapped
+
+    @classmethod
+    def of(cls, conn: Connection, database: str | None) -> _CommitHeader | None:
+        """The header of ``conn``'s database, once ``conn`` has the index open; None where there is none."""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        driver = _driver(conn)
+        if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            return None
+        driver.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # a read opens the index
+        try:
+            file = Path(database + "-shm").open("rb")  # noqa: SIM115 - closed with the mapping
+        except OSError:
+            return None
+        try:
+            if os.fstat(file.fileno()).st_size < cls.SIZE:
+                raise OSError("WAL index not initialised")
+            mapped = mmap.mmap(file.fileno(), cls.SIZE, prot=mmap.PROT_READ)
+        except (OSError, ValueError):
+            file.close()
+            return None
+        return cls(file, mapped)
+
+    def read(self) -> bytes:
+        return self._mapped[: self.SIZE]
+
+    def close(self) -> None:
+        self._mapped.close()
+        self._file.close()
+
+
+@dataclass(slots=True)
+class _Kept:
+    """A thread's kept SQLite reader: the connection, its read model and the commit header it watches."""
+
+    conn: Connection
+    memo: Memo | None
+    header: _CommitHeader | None
+
+    def close(self) -> None:
+        # The mapping first: once the connection closes, another process may be the one that truncates the index.
+        if self.header is not None:
+            self.header.close()
+            self.header = None
+        self.conn.close()
 
 
 def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
@@ -218,6 +386,10 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
         immediate = conn.get_execution_options().get("b24vote_write", False)
         driver: Any = conn.connection.dbapi_connection
         if driver.in_transaction:  # Database.read_kept began the read transaction on the driver already
+            return
+        lazy = lazy_memo(conn)
+        if lazy is not None:  # a lazy read's first statement through SQLAlchemy: its transaction, checked
+            lazy.open()
             return
         # Straight on the driver: SQLAlchemy's statement machinery would cost more than BEGIN itself.
         driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")

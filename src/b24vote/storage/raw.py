@@ -9,8 +9,9 @@ SQLite (wrap them in ``bool``).
 
 The read model: on a connection that :func:`remembering` marks (SQLite's kept reader, see
 ``Database.read_kept``), a SELECT's rows are kept in a :class:`Memo` and served again for the same parameters
-while the database's change stamp stays the same, so a ``get`` whose poll and caller did not change runs no
-statement beyond the stamp's.
+while the database's change stamp stays the same. A call that finds nothing changed since the memo was
+validated (``Database.read_inline``) starts without a transaction: the memo opens one on the first read it
+cannot serve, so a ``get`` whose poll and caller did not change runs no statement at all.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.sql.elements import ClauseElement
 
-__all__ = ["Memo", "Prepared", "PreparedIn", "remembered", "remembering", "utc"]
+__all__ = ["Memo", "Prepared", "PreparedIn", "lazy_memo", "read_discarded", "remembered", "remembering", "utc"]
 
 T = TypeVar("T")
 _IN_LIMIT = 50  # getMany takes at most 50 entity ids: an IN list has one prepared form per length up to that
@@ -40,14 +41,24 @@ class Memo:
 
     SQLite's ``PRAGMA data_version`` changes on a connection whenever another connection committed (the
     group-commit writer, the CLI, another process, a restore or a reset): any change drops every row kept.
+
+    A *lazy* read (:meth:`start_lazy`) runs with no transaction open because nothing changed since the memo was
+    validated (the engine saw the same commit header): the first statement it must really run opens the
+    transaction through ``begin``, which returns the stamp that transaction sees. Should that stamp differ,
+    something committed after the header was read, and the reads served so far and the ones to come are of
+    two states: the memo marks itself ``torn`` and the caller runs the whole read again.
     """
 
-    __slots__ = ("_limit", "_rows", "stamp")
+    __slots__ = ("_begin", "_limit", "_rows", "header", "lazy", "stamp", "torn")
 
-    def __init__(self, limit: int = 10_000) -> None:
+    def __init__(self, limit: int = 10_000, begin: Callable[[], object] | None = None) -> None:
         self._limit = limit
         self._rows: dict[tuple[Any, ...], Any] = {}
+        self._begin = begin
         self.stamp: object = None
+        self.header: bytes | None = None  # the commit header the stamp was validated under (engine's business)
+        self.lazy = False
+        self.torn = False
 
     def validate(self, stamp: object) -> None:
         """Keep the rows only if nothing changed since they were read."""
@@ -55,10 +66,34 @@ class Memo:
             self._rows.clear()
             self.stamp = stamp
 
+    def start_lazy(self) -> None:
+        """The next reads run with no transaction until one is needed (see the class)."""
+        if self._begin is None:
+            raise RuntimeError("a lazy read needs a way to begin its transaction")
+        self.lazy, self.torn = True, False
+
+    def end_lazy(self) -> bool:
+        """Leave lazy reading; True if a transaction was opened meanwhile (the caller ends it)."""
+        opened = not self.lazy
+        self.lazy = False
+        return opened
+
+    def open(self) -> None:
+        """Open the transaction a lazy read put off (no-op otherwise)."""
+        if not self.lazy or self._begin is None:
+            return
+        self.lazy = False
+        stamp = self._begin()
+        if stamp != self.stamp:
+            self.torn = True
+            self.validate(stamp)
+            self.header = None  # the header seen before was older than this state
+
     def keep(self, key: tuple[Any, ...], read: Callable[[], T]) -> T:
         """What ``read()`` returned for ``key`` under this stamp, reading it on first use."""
         found = self._rows.get(key, _ABSENT)
         if found is _ABSENT:
+            self.open()
             if len(self._rows) >= self._limit:  # a bound, not a policy: most entries are for a few hot polls
                 self._rows.clear()
             found = self._rows[key] = read()
@@ -68,6 +103,7 @@ class Memo:
     def clear(self) -> None:
         self._rows.clear()
         self.stamp = None
+        self.header = None
 
 
 _remembered = threading.local()
@@ -86,6 +122,18 @@ def remembering(conn: Connection, memo: Memo) -> Iterator[None]:
 def _memo_of(conn: Connection) -> Memo | None:
     on: tuple[Connection, Memo] | None = getattr(_remembered, "on", None)
     return on[1] if on is not None and on[0] is conn else None
+
+
+def read_discarded(conn: Connection) -> bool:
+    """True when what was read on ``conn`` so far will be thrown away and read again (a torn lazy read)."""
+    memo = _memo_of(conn)
+    return memo is not None and memo.torn
+
+
+def lazy_memo(conn: Connection) -> Memo | None:
+    """The memo of a lazy read on ``conn`` that has no transaction yet (see :meth:`Memo.start_lazy`)."""
+    memo = _memo_of(conn)
+    return memo if memo is not None and memo.lazy else None
 
 
 def remembered(conn: Connection, key: tuple[Any, ...], read: Callable[[], T]) -> T:
@@ -128,11 +176,12 @@ class Prepared:
 
     __slots__ = ("_compiled", "_select", "_statement")
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, statement: ClauseElement, *, writes: bool = False) -> None:
         self._statement = statement
         self._compiled: dict[str, _Compiled] = {}
-        # Only a plain SELECT's rows may be kept: INSERT/UPDATE … RETURNING change what they read.
-        self._select = bool(getattr(statement, "is_select", False))
+        # Only a plain SELECT's rows may be kept: INSERT/UPDATE … RETURNING change what they read, and so does a
+        # SELECT of a function that writes (``writes``).
+        self._select = bool(getattr(statement, "is_select", False)) and not writes
 
     def _for(self, conn: Connection) -> _Compiled:
         found = self._compiled.get(conn.dialect.name)
@@ -149,7 +198,7 @@ class Prepared:
         if memo is None:
             return self._fetch(conn, params)
         if not self._select:
-            memo.clear()  # a write on a remembering connection: nothing kept can be trusted after it
+            _forget(conn)  # a write on a remembering connection: nothing kept can be trusted after it
             return self._fetch(conn, params)
         return memo.keep((self, *params.items()), lambda: self._fetch(conn, params))
 
@@ -214,6 +263,7 @@ class PreparedIn:
 def _forget(conn: Connection) -> None:
     memo = _memo_of(conn)
     if memo is not None:
+        memo.open()  # a write never runs outside the read's transaction
         memo.clear()
 
 

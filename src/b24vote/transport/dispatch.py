@@ -23,6 +23,7 @@ from b24vote.live import LiveEvent
 from b24vote.methods.events import cause_of
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Caller, Method, Registry
+from b24vote.storage.raw import read_discarded
 from b24vote.transport.auth import Credentials, authenticate
 
 if TYPE_CHECKING:
@@ -93,12 +94,12 @@ async def in_transaction(state: AppState, work: Callable[[Connection], T], *, wr
     """``work`` in one transaction, where a call of its kind runs: the only place that decides it.
 
     SQLite reads run inline on the event loop's kept connection (WAL readers never wait for a lock, and a
-    thread hop costs more than the query); SQLite writes on the group-commit writer; PostgreSQL on psycopg's
-    asyncio driver (``Database.run``).
+    thread hop costs more than the query), with no statement at all when the read model serves them and
+    nothing committed since (``Database.read_inline``: ``work`` may then run twice); SQLite writes on the
+    group-commit writer; PostgreSQL on psycopg's asyncio driver (``Database.run``).
     """
     if not write and state.db.async_engine is None:
-        with state.db.read_kept() as conn:
-            return work(conn)
+        return state.db.read_inline(work)
     return await state.db.run(work, write=write)
 
 
@@ -141,7 +142,8 @@ class _Call:
     def run(self, conn: Connection) -> Outcome:
         """The call inside its transaction: authenticate and the limits, the scope, the handler."""
         state, method = self.state, self.method
-        admitted = self.ready or self._admit(conn)
+        # Kept for a second run of a read (Database.read_inline): the call was counted by the limits once.
+        admitted = self.ready = self.ready or self._admit(conn)
         caller, entry = admitted.caller, admitted.entry
         if entry is not None and not entry.admitted:
             raise PlatformError(ErrorCode.QUERY_LIMIT_EXCEEDED)
@@ -158,7 +160,7 @@ class _Call:
             # A call that fails still spent its time (limits.md counts every executed call).
             processing = state.clock.monotonic() - started
             operating = None
-            if entry is not None:
+            if entry is not None and not read_discarded(conn):  # a discarded read runs again: counted then
                 stamp = self.now.timestamp()
                 operating = state.limits.record(caller.limit_key, method.name.lower(), processing, stamp, entry)
         return Outcome(value, method, caller, processing, ctx.events, operating, ctx.queued)
