@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -169,8 +170,11 @@ def create_app(
         state.live = LiveHub(RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker())
         await state.live.start()
         await state.sender.start()
+        flushing = asyncio.get_running_loop().create_task(collectors.flush_every(1.0))
         with server_gc() if serving else nullcontext():
             yield
+        flushing.cancel()
+        await asyncio.gather(flushing, return_exceptions=True)
         await state.sender.stop()
         await state.live.stop()
         await state.limits.aclose()  # the asyncio Redis client's connections belong to this loop

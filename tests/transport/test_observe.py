@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
+from prometheus_client import generate_latest
 from starlette.testclient import TestClient
 
 from b24vote.app import create_app
@@ -12,7 +14,7 @@ from b24vote.clock import FrozenClock
 from b24vote.config import RateLimit, Settings
 from b24vote.live import LiveEvent, LiveHub
 from b24vote.storage.engine import Database
-from b24vote.transport.observe import mask_path, mask_query
+from b24vote.transport.observe import Metrics, mask_path, mask_query
 from tests.conftest import Portal
 from tests.helpers.votes import cast, send_poll
 from tests.helpers.wire import assert_envelope
@@ -34,6 +36,49 @@ def test_mask_path(path: str, masked: str) -> None:
 def test_mask_query() -> None:
     assert mask_query("auth=t0k&x=1&refresh_token=r&client_secret=s&code=c") == (
         "auth=***&x=1&refresh_token=***&client_secret=***&code=***"
+    )
+
+
+def test_tallied_requests_reach_the_collectors_exactly_at_a_flush() -> None:
+    """Requests are tallied without locks and added in bulk: the exposition shows what one-by-one would."""
+    metrics = Metrics()
+    for elapsed in (0.0005, 0.001, 0.003, 0.003, 0.2, 20.0):
+        metrics.observe("vote.AttachedVote.get", 200, elapsed)
+    metrics.observe("vote.AttachedVote.get", 200, None)  # a stream: counted, not timed
+    metrics.observe("vote.AttachedVote.get", 400, 0.002)
+    metrics.vote_stored()
+    assert 'status="200"} 7.0' not in generate_latest(metrics.registry).decode()  # nothing before the flush
+    text = generate_latest(metrics.scrape_registry()).decode()  # a scrape flushes first
+    for line in (
+        'b24vote_requests_total{method="vote.AttachedVote.get",status="200"} 7.0',
+        'b24vote_requests_total{method="vote.AttachedVote.get",status="400"} 1.0',
+        'b24vote_request_seconds_bucket{le="0.001",method="vote.AttachedVote.get"} 2.0',
+        'b24vote_request_seconds_bucket{le="0.0025",method="vote.AttachedVote.get"} 3.0',
+        'b24vote_request_seconds_bucket{le="0.005",method="vote.AttachedVote.get"} 5.0',
+        'b24vote_request_seconds_bucket{le="0.25",method="vote.AttachedVote.get"} 6.0',
+        'b24vote_request_seconds_bucket{le="10.0",method="vote.AttachedVote.get"} 6.0',
+        'b24vote_request_seconds_bucket{le="+Inf",method="vote.AttachedVote.get"} 7.0',
+        'b24vote_request_seconds_count{method="vote.AttachedVote.get"} 7.0',
+        "b24vote_votes_total 1.0",
+    ):
+        assert line in text
+    total = next(ln for ln in text.splitlines() if ln.startswith("b24vote_request_seconds_sum"))
+    assert float(total.split()[-1]) == pytest.approx(0.0005 + 0.001 + 0.003 * 2 + 0.2 + 20.0 + 0.002)
+    metrics.observe("vote.AttachedVote.get", 200, 0.001)
+
+    async def one_period() -> None:
+        task = asyncio.get_running_loop().create_task(metrics.flush_every(0.01))
+        for _ in range(500):  # bounded: at most ~5 s
+            await asyncio.sleep(0.01)
+            if 'status="200"} 8.0' in generate_latest(metrics.registry).decode():
+                break
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(one_period())
+    assert (
+        'b24vote_requests_total{method="vote.AttachedVote.get",status="200"} 8.0'
+        in generate_latest(metrics.registry).decode()
     )
 
 

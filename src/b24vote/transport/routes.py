@@ -215,7 +215,7 @@ class RestEndpoint:
             await _respond_error(send, PlatformError(ErrorCode.INTERNAL_SERVER_ERROR), fmt)
             return
         if outcome.method.name == "vote.AttachedVote.vote" and isinstance(outcome.value, dict):
-            app.state.metrics.votes.inc()
+            app.state.metrics.vote_stored()
         if isinstance(outcome.value, FileResult):
             await file_response(outcome.value)(scope, receive, send)
             return
