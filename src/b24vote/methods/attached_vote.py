@@ -188,22 +188,17 @@ def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     poll, user_id = target.poll, ctx.caller.user_id
     if not is_open(poll, ctx.now):
         raise MethodError(403, texts_of(ctx).poll_inactive)
-    ballots.lock_voter(ctx.conn, poll.id, user_id)
     chosen = normalise_ballot(poll, raw_ballot)
-    existing = ballots.ballot_of(ctx.conn, poll.id, user_id)
-    if existing is not None and not poll.revote_allowed:
-        return []  # VOTE_ERROR_BY_USER_ID: the real server answers an empty success
     if not chosen or missing_required(poll, chosen) is not None:
-        return []  # USER_VOTE_EMPTY / VOTE_REQUIRED_MISSING, also empty successes
-    # Ballot rows and every read first, the counters last: on PostgreSQL the counter rows of the poll stay
-    # locked from their update to the commit, and every other vote on the poll waits for them.
-    removed = ballots.remove_ballot(ctx.conn, poll.id, user_id) if existing is not None else ballots.BallotRows()
-    added = ballots.store_ballot(
-        ctx.conn, ctx.now, vote_id=poll.id, user_id=user_id, chosen=chosen, visible=not poll.anonymous
-    )
-    ballot = ballots.ballot_of(ctx.conn, poll.id, user_id)
+        return []  # USER_VOTE_EMPTY / VOTE_REQUIRED_MISSING: the real server answers an empty success
+    # Every read first, the ballot and its counters last: on PostgreSQL the counter rows of the poll stay locked
+    # from their update to the commit, and every other vote on the poll waits for them.
     voter = _voter(ctx, target)
-    target = replace(target, poll=polls.count(ctx.conn, poll, removed, added))
+    cast = polls.cast_ballot(ctx.conn, ctx.now, poll, user_id, chosen)
+    if cast is None:
+        return []  # VOTE_ERROR_BY_USER_ID (a ballot there, no re-vote): also an empty success
+    ballot, removed, added = cast.ballot, cast.removed, cast.added
+    target = replace(target, poll=cast.poll)
     touched = Touched(set(removed.questions | added.questions), set(removed.answers | added.answers))
     _voting_event(ctx, target, ballot, voter)
     _emit(

@@ -7,13 +7,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Integer,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from b24vote.domain import polls as domain
 from b24vote.domain.poll_data import NewPoll
-from b24vote.domain.polls import Attach, Poll
-from b24vote.storage.ballots import BallotRows, remove_ballot, store_ballot
+from b24vote.domain.polls import Attach, BallotChoice, Poll, UserBallot
+from b24vote.storage.ballots import BallotRows, ballot_of, lock_voter, remove_ballot, store_ballot
 from b24vote.storage.questions import questions_of, remember_questions
 from b24vote.storage.raw import Prepared
 from b24vote.storage.rows import ATTACH_COLUMNS, POLL_COLUMNS, POLL_VERSION, attach_from, poll_from
@@ -27,10 +41,13 @@ from b24vote.storage.tables import (
     vote_questions,
     votes,
 )
+from b24vote.storage.types import UTCDateTime
 
 __all__ = [
+    "Cast",
     "add_attach",
     "bind_uuid",
+    "cast_ballot",
     "count",
     "create_poll",
     "delete_ballot",
@@ -244,6 +261,92 @@ def count(conn: Connection, poll: Poll, removed: BallotRows, added: BallotRows) 
     if exact:
         remember_questions(recounted.id, recounted.version, recounted.questions)
     return recounted
+
+
+@dataclass(frozen=True, slots=True)
+class Cast:
+    """A ballot stored and counted: the ballot as stored, the rows it replaced and added, the poll as the
+    counters left it (see :func:`count`)."""
+
+    ballot: UserBallot
+    removed: BallotRows
+    added: BallotRows
+    poll: Poll
+
+
+def cast_ballot(conn: Connection, now: datetime, poll: Poll, user_id: int, chosen: dict[int, list[int]]) -> Cast | None:
+    """Store the voter's ballot of ``chosen`` answers (question id → answer ids, in order), replacing their ballot
+    if the poll allows re-voting, and count it, last in the transaction. None: the voter has a ballot and the poll
+    allows no re-vote (nothing changed).
+
+    Under the voter's lock, so that one voter's calls never interleave. SQLite runs the statements one by one
+    (each costs microseconds); PostgreSQL runs the same sequence server-side in one round trip
+    (``b24vote_cast``, migration 0010).
+    """
+    visible = not poll.anonymous
+    if conn.dialect.name == "postgresql":
+        return _cast_on_server(conn, now, poll, user_id, chosen, visible)
+    lock_voter(conn, poll.id, user_id)
+    existing = ballot_of(conn, poll.id, user_id)
+    if existing is not None and not poll.revote_allowed:
+        return None
+    removed = remove_ballot(conn, poll.id, user_id) if existing is not None else BallotRows()
+    added = store_ballot(conn, now, vote_id=poll.id, user_id=user_id, chosen=chosen, visible=visible)
+    ballot = ballot_of(conn, poll.id, user_id)
+    if ballot is None:
+        raise RuntimeError("ballot vanished under the voter lock")  # pragma: no cover
+    return Cast(ballot, removed, added, count(conn, poll, removed, added))
+
+
+_CAST = Prepared(
+    select(
+        func.b24vote_cast(
+            bindparam("poll", type_=Integer),
+            bindparam("voter", type_=Integer),
+            bindparam("shown", type_=Boolean),
+            bindparam("at", type_=UTCDateTime),
+            bindparam("revote", type_=Boolean),
+            cast(bindparam("questions"), ARRAY(Integer)),
+            cast(bindparam("answers"), ARRAY(Integer)),
+            cast(bindparam("version"), BigInteger),
+        )
+    ),
+    writes=True,
+)
+
+
+def _cast_on_server(
+    conn: Connection, now: datetime, poll: Poll, user_id: int, chosen: dict[int, list[int]], visible: bool
+) -> Cast | None:
+    pairs = [(qid, aid) for qid, aids in chosen.items() for aid in aids]
+    ((reply,),) = _CAST.rows(
+        conn,
+        poll=poll.id,
+        voter=user_id,
+        shown=visible,
+        at=now,
+        revote=poll.revote_allowed,
+        questions=[q for q, _ in pairs],
+        answers=[a for _, a in pairs],
+        version=new_version(),
+    )
+    if reply.get("refused"):
+        return None
+    ballot = UserBallot(event_id=int(reply["ballot"]))
+    for choice_id, ballot_question_id, question_id, answer_id in reply["choices"]:
+        ballot.choices.setdefault(question_id, {})[answer_id] = BallotChoice(choice_id, ballot_question_id, answer_id)
+    removed = BallotRows(frozenset(reply["gone_questions"]), frozenset(reply["gone_answers"]))
+    added = BallotRows(frozenset(chosen), frozenset(a for _, a in pairs))
+    # Other votes may commit between this transaction's read of the poll and its counters: the moved rows are
+    # exact, the others may lag, so the poll carries version 0 and is never cached (as count() does here).
+    recounted = domain.recounted(
+        poll,
+        ballots=int(reply["counter"]),
+        questions={int(k): int(v) for k, v in reply["questions"].items()},
+        answers={int(k): int(v) for k, v in reply["answers"].items()},
+        version=0,
+    )
+    return Cast(ballot, removed, added, recounted)
 
 
 def delete_ballot(conn: Connection, vote_id: int, user_id: int) -> BallotRows:
