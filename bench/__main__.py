@@ -453,6 +453,8 @@ def postgres_rows(args: argparse.Namespace) -> list[Row]:
 def names(args: argparse.Namespace) -> targets.Names:
     return targets.Names(
         baseline=BASELINE,
+        transport=TRANSPORT,
+        server_time=SERVER_TIME_POST,
         get=GET,
         get_big=f"get, {args.big:,} voters",
         get_redis="get, 10 voters, limits on (Redis)",
@@ -529,6 +531,14 @@ def render(rows: list[Row], baseline: wrk.Result, args: argparse.Namespace) -> s
             "one connection (a test suite calling one at a time): p50 of the bare app / `get` / durable `vote` / Prism",
             "" if set(p50s) == {"—"} else " / ".join(p50s),
             None,
+        ),
+        *(
+            (
+                f"one connection: `{name}` p50 ≤ {limit_ms} ms",
+                "" if row is None or row.result is None else f"{_ms(row.result.p50_ms)} ms",
+                None if row is None or row.result is None else row.result.p50_ms <= limit_ms,
+            )
+            for name, limit_ms, row in ((GET, 0.15, by_name.get(ONE + GET)), (VOTE, 0.8, by_name.get(ONE + VOTE)))
         ),
     ]
 
