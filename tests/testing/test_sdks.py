@@ -7,6 +7,8 @@ uses requests), an aiohttp session with ``b24portal.ssl_context()`` for fast-bit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ("pytester",)
@@ -152,6 +154,23 @@ def test_a_tls_marker_is_the_same_portal(b24portal, b24vote_server):
 def test_a_marker_opts_out(b24portal):
     assert b24portal.url.startswith("http://")
 """
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "testing-with-b24vote.md"
+
+
+def sdk_examples() -> list[str]:
+    """The Python examples of the docs' section on the official SDKs."""
+    section = DOCS.read_text().split("\n## Using the official Python SDKs\n", 1)[1].split("\n## ", 1)[0]
+    return [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+
+
+def test_the_sdk_examples_of_the_docs_pass(pytester: pytest.Pytester) -> None:
+    examples = sdk_examples()
+    assert len(examples) == 2
+    pytester.makepyfile(**{f"test_docs_sdk_{n}": example for n, example in enumerate(examples)})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=2)
 
 
 def test_both_sdks_create_vote_and_read_inside_b24portal(pytester: pytest.Pytester) -> None:
