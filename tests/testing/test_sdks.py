@@ -185,6 +185,15 @@ def test_the_tls_option_serves_the_session_portal_over_https(pytester: pytest.Py
     result.assert_outcomes(passed=3)
 
 
+def test_a_tls_marker_takes_a_bool(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_marker="import pytest\n\n@pytest.mark.b24vote(tls='yes')\ndef test_it(b24portal):\n    pass\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*tls must be True or False*"])
+
+
 def test_tls_with_an_external_server_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_external="def test_it(b24portal):\n    pass\n")
     args = ("--b24vote-tls", "--b24vote-url", "https://127.0.0.1:1", "--b24vote-token", "x" * 8)

@@ -133,6 +133,8 @@ def b24portal(request: pytest.FixtureRequest, _b24vote_portals: _Portals) -> Por
                 f"@pytest.mark.b24vote: unknown option {unknown[0]!r} (expected {', '.join(MARKER_OPTIONS)})"
             )
         options = dict(marker.kwargs)
+        if not isinstance(options.get("tls", False), bool):
+            raise pytest.UsageError("@pytest.mark.b24vote: tls must be True or False")
     portal = request.getfixturevalue("b24vote_server") if not options else _b24vote_portals.get(**options)
     portal.reset()
     return portal
