@@ -100,13 +100,29 @@ def test_an_oauth_app_and_its_token(b24portal: Portal) -> None:
     assert (call.caller_kind, call.user_id, call.params) == ("oauth", 2, {})  # the token never reaches the journal
 
 
+def test_tokens_are_issued_at_the_servers_clock(b24portal: Portal) -> None:
+    app = b24portal.oauth_app()
+    b24portal.clock.freeze()
+    b24portal.clock.advance(10 * 86400)  # ten days on: a token issued at the real time would be long expired
+    tokens = b24portal.token(app, user_id=3)
+    assert tokens["expires"] == int((b24portal.clock.now() + timedelta(hours=1)).timestamp())
+    answer = httpx.post(f"{b24portal.url}/rest/user.current", data={"auth": tokens["access_token"]})
+    assert answer.json()["result"]["ID"] == "3"
+    b24portal.clock.advance(3601)
+    assert httpx.post(f"{b24portal.url}/rest/user.current", data={"auth": tokens["access_token"]}).status_code == 401
+    with pytest.raises(PortalError, match="no such active user: 99") as refused:
+        b24portal.token(app, user_id=99)
+    assert (refused.value.status, refused.value.code) == (404, "ERROR_NOT_FOUND")
+
+
 def test_a_portal_can_drive_a_server_started_elsewhere(b24portal: Portal) -> None:
     with Portal(
         {"users": [{"id": 4, "name": "Fyodor"}]}, url=b24portal.url, admin_token=b24portal.admin_token
     ) as other:
         assert other.users == (4,) and rest(other.webhook_url(4), "user.current").status_code == 200
-        with pytest.raises(RuntimeError, match="token\\(\\) needs a Portal that serves its own database"):
-            other.token(other.oauth_app())
+        tokens = other.token(other.oauth_app(), user_id=4)  # over the admin API: no database of its own needed
+        answer = httpx.post(f"{other.url}/rest/user.current", data={"auth": tokens["access_token"]}).json()
+        assert answer["result"]["NAME"] == "Fyodor"
     b24portal.reset()  # the session's server was emptied by the other portal: its world comes back
     assert rest(b24portal.webhook_url(1), "user.current").json()["result"]["NAME"] == "Anna"
 
@@ -143,6 +159,30 @@ def test_a_stopped_portal_says_so() -> None:
         portal.clock.now()
     with pytest.raises(ValueError, match="give both url and admin_token"):
         Portal(url="http://127.0.0.1:1")
+    with pytest.raises(ValueError, match="brings its own certificate"):
+        Portal(url="https://127.0.0.1:1", admin_token="x" * 8, tls=True)
+    with pytest.raises(RuntimeError, match="no CA: it is not started"):
+        _ = Portal(tls=True).ca_path
+
+
+def test_a_tls_portal_is_trusted_only_through_its_ca(b24portal: Portal) -> None:
+    with pytest.raises(RuntimeError, match="not served over TLS"):
+        _ = b24portal.ca_path
+    with Portal(tls=True) as portal:
+        assert portal.tls and portal.url == f"https://{portal.domain}" and portal.domain.startswith("127.0.0.1:")
+        assert portal.webhook_url(2) == f"{portal.url}/rest/{portal.webhook_token(2)}/"
+        ca = portal.ca_path
+        assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----")
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.post(portal.webhook_url(2) + "user.current", timeout=10)  # the system's trust knows no such CA
+        answer = httpx.post(portal.webhook_url(2) + "user.current", verify=portal.ssl_context(), timeout=10)
+        assert answer.json()["result"]["ID"] == "2"
+        loopback = portal.url.replace("127.0.0.1", "localhost")  # the certificate names localhost too
+        assert httpx.get(f"{loopback}/healthz", verify=portal.ssl_context(), timeout=10).status_code == 200
+        portal.clock.advance(60)  # the admin API over TLS as well
+        tokens = portal.token(portal.oauth_app())
+        assert tokens["domain"] == portal.domain and tokens["client_endpoint"] == f"{portal.url}/rest/"
+    assert not ca.exists()  # the CA went with the portal
 
 
 def test_loading_the_plugin_imports_nothing_of_the_server() -> None:

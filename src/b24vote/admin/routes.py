@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
-from b24vote.admin import api, clock, deliveries, seed, snapshots
+from b24vote.admin import api, clock, deliveries, seed, snapshots, tokens
 from b24vote.admin.http import AdminGuard, Endpoint
 
 __all__ = ["ADMIN_PREFIX", "ADMIN_ROUTES", "AdminRoute", "admin_mount"]
@@ -32,6 +32,7 @@ ADMIN_ROUTES: tuple[AdminRoute, ...] = (
     AdminRoute("DELETE", "/snapshots/{name}", snapshots.delete, "Delete a snapshot"),
     AdminRoute("POST", "/snapshots/{name}/restore", snapshots.restore, "Bring the portal back to a snapshot"),
     AdminRoute("POST", "/seed", seed.post_seed, "Create users, chats, webhooks, apps and polls from a document"),
+    AdminRoute("POST", "/tokens", tokens.issue_token, "Issue an OAuth token pair for a user (no browser flow)"),
     AdminRoute("GET", "/clock", clock.get_clock, "Read the server's time and whether it is frozen"),
     AdminRoute("POST", "/clock", clock.post_clock, "Freeze, unfreeze, set or advance the server's time"),
     AdminRoute("GET", "/faults", api.get_faults, "List fault rules with how often each may still fire"),

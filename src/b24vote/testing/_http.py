@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import ssl
 import threading
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -23,9 +24,14 @@ class PortalError(Exception):
 
 
 class AdminClient:
-    """Calls ``/_b24vote{path}`` with the bearer token; one connection, reused, safe to share between threads."""
+    """Calls ``/_b24vote{path}`` with the bearer token; one connection, reused, safe to share between threads.
 
-    def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
+    An ``https`` URL is verified with ``context`` (default: the system's trust, ``SSL_CERT_FILE`` included).
+    """
+
+    def __init__(
+        self, base_url: str, token: str, timeout: float = 30.0, *, context: ssl.SSLContext | None = None
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -34,6 +40,7 @@ class AdminClient:
         self._host, self._port = parts.hostname, parts.port
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = timeout
+        self._context = context
         self._conn: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
 
@@ -75,8 +82,12 @@ class AdminClient:
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
-            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = kind(self._host, self._port, timeout=self._timeout)
+            if self._https:
+                self._conn = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=self._timeout, context=self._context
+                )
+            else:
+                self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
         return self._conn
 
     def close(self) -> None:

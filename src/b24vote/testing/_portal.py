@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-import subprocess
-import sys
+import ssl
 import tempfile
+from pathlib import Path
 from types import TracebackType
 from typing import Any
-
-import orjson
+from urllib.parse import urlsplit
 
 from b24vote.testing._controls import Clock, Faults, Journal
 from b24vote.testing._deliveries import Deliveries
 from b24vote.testing._http import AdminClient, PortalError
 from b24vote.testing._server import ServerThread
+from b24vote.testing._tls import TestCertificates, make_certificates
 from b24vote.testing._world import OAuthApp, SeedDocument, SeededPoll, World, document_body
 
 __all__ = ["WORLD_SNAPSHOT", "Portal"]
 
 WORLD_SNAPSHOT = "b24vote-kit-world"  # prefix of the snapshot of the world a portal started with (reset())
-TOKEN_TIMEOUT = 60.0  # seconds for `b24vote token issue`
 
 
 class Portal:
@@ -47,6 +45,7 @@ class Portal:
         operating_limit: int | None = None,
         timezone: str = "+03:00",
         language: str = "ru",
+        tls: bool = False,
         url: str | None = None,
         admin_token: str | None = None,
         log_level: str = "warning",
@@ -54,6 +53,8 @@ class Portal:
     ) -> None:
         if (url is None) != (admin_token is None):
             raise ValueError("give both url and admin_token (an external server), or neither")
+        if tls and url is not None:
+            raise ValueError("tls=True serves a portal of its own; a server at url brings its own certificate")
         self._seed = seed
         self._limits = {
             "B24VOTE_RATE_LIMIT": rate_limit or "off",
@@ -62,6 +63,8 @@ class Portal:
         self._timezone = timezone
         self._language = language
         self._log_level = log_level
+        self._tls = tls
+        self._certificates: TestCertificates | None = None
         self._timeout = timeout
         self._external = url
         self.admin_token = admin_token or secrets.token_urlsafe(24)
@@ -91,7 +94,8 @@ class Portal:
             raise RuntimeError("this Portal is started already")
         try:
             self.url = self._external.rstrip("/") if self._external else self._serve()
-            self._admin = AdminClient(self.url, self.admin_token, self._timeout)
+            context = self.ssl_context() if self._tls else None
+            self._admin = AdminClient(self.url, self.admin_token, self._timeout, context=context)
             self._build_world()
         except BaseException:
             self.stop()
@@ -111,7 +115,9 @@ class Portal:
         }
         # Only these settings: the developer's own B24VOTE_* variables must not reach the test portal.
         settings = Settings.from_env(env, database_url=f"sqlite:///{self._folder.name}/b24vote.db")
-        self._server = ServerThread(settings)
+        if self._tls:
+            self._certificates = make_certificates(Path(self._folder.name))
+        self._server = ServerThread(settings, self._certificates)
         return self._server.start(self._timeout)
 
     def stop(self) -> None:
@@ -128,6 +134,7 @@ class Portal:
         if self._folder is not None:
             self._folder.cleanup()
             self._folder = None
+        self._certificates = None
 
     @property
     def admin(self) -> AdminClient:
@@ -183,6 +190,10 @@ class Portal:
             known = ", ".join(map(str, sorted(self._world.webhooks))) or "none"
             raise KeyError(f"no webhook for user {user_id} in this portal (users with one: {known})") from None
 
+    def webhook_token(self, user_id: int = 1) -> str:
+        """``USER/CODE`` of the user's webhook: with :attr:`domain`, what b24pysdk's ``BitrixWebhook`` takes."""
+        return self.webhook_url(user_id).split("/rest/", 1)[1].strip("/")
+
     def seed(self, document: SeedDocument) -> World:
         """Create what a seed document declares (all or nothing); returns what it made."""
         body, kind = document_body(document)
@@ -199,24 +210,35 @@ class Portal:
     def token(self, app: OAuthApp, user_id: int = 1) -> dict[str, Any]:
         """Tokens for ``user_id`` without the browser flow: the token endpoint's JSON (``access_token`` …).
 
-        Issued by ``b24vote token issue`` on this portal's database at the real time (so issue them before
-        moving the clock far); not available for an external server.
+        Issued by the server (``POST /_b24vote/tokens``) at its own clock, so they expire by the time it reads;
+        the application's first token installs it (ONAPPINSTALL), as with ``b24vote token issue``.
         """
-        if self._folder is None:
-            raise RuntimeError("token() needs a Portal that serves its own database; use `b24vote token issue`")
-        command = [sys.executable, "-c", "from b24vote.cli import main; main()", "token", "issue"]
-        command += ["--app", app.client_id, "--user", str(user_id)]
-        command += ["--database-url", f"sqlite:///{self._folder.name}/b24vote.db"]
-        env = {key: value for key, value in os.environ.items() if not key.startswith("B24VOTE_")}
-        env["B24VOTE_PUBLIC_URL"] = self.url
-        # This very interpreter and package: no command looked up on PATH.
-        done = subprocess.run(  # noqa: S603 - the arguments are this portal's own
-            command, env=env, capture_output=True, text=True, timeout=TOKEN_TIMEOUT, check=False
-        )
-        if done.returncode:
-            raise RuntimeError(f"b24vote token issue failed: {done.stderr.strip()}")
-        reply: dict[str, Any] = orjson.loads(done.stdout)
+        reply: dict[str, Any] = self.admin.call("POST", "/tokens", {"client_id": app.client_id, "user": user_id})
         return reply
+
+    # --- TLS -----------------------------------------------------------------------------------------------
+
+    @property
+    def domain(self) -> str:
+        """``host:port`` of the portal: what SDKs call its domain (b24pysdk's ``BitrixWebhook(domain=…)``)."""
+        return urlsplit(self.url).netloc
+
+    @property
+    def tls(self) -> bool:
+        """Whether this portal serves HTTPS with a certificate of its own CA (``Portal(tls=True)``)."""
+        return self._tls
+
+    @property
+    def ca_path(self) -> Path:
+        """The PEM file of the CA that signed the portal's certificate (``REQUESTS_CA_BUNDLE``, ``SSL_CERT_FILE``)."""
+        if self._certificates is None:
+            state = "not started" if self._tls else "not served over TLS: use Portal(tls=True)"
+            raise RuntimeError(f"this Portal has no CA: it is {state}")
+        return self._certificates.ca
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A new client TLS context that trusts the portal's CA (for aiohttp, httpx, http.client …)."""
+        return ssl.create_default_context(cafile=str(self.ca_path))
 
     # --- snapshots ---------------------------------------------------------------------------------------
 

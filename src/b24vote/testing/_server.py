@@ -11,15 +11,17 @@ if TYPE_CHECKING:
     import uvicorn
 
     from b24vote.config import Settings
+    from b24vote.testing._tls import TestCertificates
 
 __all__ = ["ServerThread"]
 
 
 class ServerThread:
-    """Start with :meth:`start` (the base URL once it answers), end with :meth:`stop`."""
+    """Start with :meth:`start` (the base URL once it answers), end with :meth:`stop`; HTTPS with ``tls``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tls: TestCertificates | None = None) -> None:
         self._settings = settings
+        self._tls = tls
         self._thread: threading.Thread | None = None
         self._server: uvicorn.Server | None = None
 
@@ -33,7 +35,8 @@ class ServerThread:
         # Bound before the app is built, so no other process can take the port between choosing and serving.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
-        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        scheme = "https" if self._tls else "http"
+        base = f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
         settings = self._settings.with_changes(public_url=base)
         with database(settings):  # created and migrated, as `b24vote serve` does
             pass
@@ -44,6 +47,8 @@ class ServerThread:
             access_log=False,
             timeout_graceful_shutdown=5,
             server_header=False,
+            ssl_certfile=self._tls.cert if self._tls else None,
+            ssl_keyfile=self._tls.key if self._tls else None,
         )
         up = threading.Event()
 
