@@ -71,7 +71,8 @@ _INSERT_BALLOT_QUESTION = Prepared(
     .returning(ballot_questions.c.id)
 )
 _INSERT_CHOICE = Prepared(
-    insert(ballot_answers).values(
+    insert(ballot_answers)
+    .values(
         ballot_question_id=bindparam("ballot_question"),
         ballot_id=bindparam("ballot"),
         vote_id=bindparam("poll"),
@@ -81,6 +82,7 @@ _INSERT_CHOICE = Prepared(
         visible=bindparam("shown"),
         message="",
     )
+    .returning(ballot_answers.c.id)
 )
 
 
@@ -100,16 +102,23 @@ def remove_ballot(conn: Connection, vote_id: int, user_id: int) -> BallotRows:
 
 def store_ballot(
     conn: Connection, now: datetime, *, vote_id: int, user_id: int, chosen: dict[int, list[int]], visible: bool
-) -> BallotRows:
-    """Store a ballot's rows (not yet counted: see :func:`count`)."""
+) -> tuple[UserBallot, BallotRows]:
+    """Store a ballot's rows (not yet counted: see :func:`count`): the ballot as stored and the rows it added.
+
+    The ballot is built from the ids the inserts return, in the order a read of it gives (choice ids ascending).
+    """
     # The caller holds the voter lock and saw no ballot, so the unique (vote, user) constraint cannot fire
     # here; should it ever, the whole call fails and rolls back rather than count a vote twice.
     ((ballot_id,),) = _INSERT_BALLOT.rows(conn, poll=vote_id, voter=user_id, shown=visible, at=now)
+    ballot = UserBallot(event_id=ballot_id)
     for qid, aids in chosen.items():
         ((bq,),) = _INSERT_BALLOT_QUESTION.rows(conn, ballot=ballot_id, question=qid)
         choice = {"ballot_question": bq, "ballot": ballot_id, "poll": vote_id, "question": qid, "voter": user_id}
-        _INSERT_CHOICE.run_many(conn, [{**choice, "answer": aid, "shown": visible} for aid in aids])
-    return BallotRows(frozenset(chosen), frozenset(a for answers in chosen.values() for a in answers))
+        answers = ballot.choices.setdefault(qid, {})
+        for aid in aids:
+            ((choice_id,),) = _INSERT_CHOICE.rows(conn, **choice, answer=aid, shown=visible)
+            answers[aid] = BallotChoice(choice_id, bq, aid)
+    return ballot, BallotRows(frozenset(chosen), frozenset(a for answers in chosen.values() for a in answers))
 
 
 _BALLOTS = PreparedIn(

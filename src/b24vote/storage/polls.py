@@ -291,10 +291,7 @@ def cast_ballot(conn: Connection, now: datetime, poll: Poll, user_id: int, chose
     if existing is not None and not poll.revote_allowed:
         return None
     removed = remove_ballot(conn, poll.id, user_id) if existing is not None else BallotRows()
-    added = store_ballot(conn, now, vote_id=poll.id, user_id=user_id, chosen=chosen, visible=visible)
-    ballot = ballot_of(conn, poll.id, user_id)
-    if ballot is None:
-        raise RuntimeError("ballot vanished under the voter lock")  # pragma: no cover
+    ballot, added = store_ballot(conn, now, vote_id=poll.id, user_id=user_id, chosen=chosen, visible=visible)
     return Cast(ballot, removed, added, count(conn, poll, removed, added))
 
 
@@ -361,7 +358,7 @@ def insert_ballot(
     conn: Connection, now: datetime, *, vote_id: int, user_id: int, chosen: dict[int, list[int]], visible: bool
 ) -> BallotRows:
     """Store a first ballot and count it (tests and benchmarks; ``vote`` counts last, see :func:`count`)."""
-    added = store_ballot(conn, now, vote_id=vote_id, user_id=user_id, chosen=chosen, visible=visible)
+    _, added = store_ballot(conn, now, vote_id=vote_id, user_id=user_id, chosen=chosen, visible=visible)
     _move_counters(conn, vote_id, BallotRows(), added)
     return added
 
