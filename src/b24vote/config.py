@@ -143,7 +143,8 @@ class Settings:
         "B24VOTE_LANGUAGE",
         "ru",
         lambda s: _choice(s.strip().lower(), LANGUAGES),
-        "The portal's language (en or ru): error texts, the message posted when a poll is stopped, report headers.",
+        "The portal's language (en or ru): error texts, the message posted when a poll is stopped, report headers,"
+        " the results page.",
     )
     max_body_bytes: int = _setting(
         "B24VOTE_MAX_BODY_BYTES",

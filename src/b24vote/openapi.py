@@ -287,7 +287,13 @@ def _download_path() -> Schema:
 
 
 def _page(
-    operation_id: str, summary: str, media: str, statuses: dict[int, str], code: bool = False, body: Schema = STR
+    operation_id: str,
+    summary: str,
+    media: str,
+    statuses: dict[int, str],
+    code: bool = False,
+    body: Schema = STR,
+    query: Sequence[Schema] = (),
 ) -> Schema:
     operation: Schema = {
         "operationId": operation_id,
@@ -310,7 +316,23 @@ def _page(
                 "description": "What `resultUrl` carries: the attach's UID or its signed id",
             }
         ]
+    if query:
+        operation["parameters"] = [*operation.get("parameters", []), *query]
     return {"get": operation}
+
+
+# The viewer part of a user's own results link (`b24vote poll link --user`): the page marks that user's choices.
+_VIEWER = {
+    "name": "viewer",
+    "in": "query",
+    "required": False,
+    "schema": {**STR, "pattern": r"^[1-9][0-9]{0,17}\.[0-9a-f]{64}$"},
+    "description": (
+        "One user's own link: `<userId>.<signature>`, signed with the portal's secret for this poll. "
+        "The page marks the answers that user chose (on anonymous polls too); one that does not verify gets 403"
+    ),
+}
+_RESULT_STATUSES = {404: "Unknown code", 403: "A `viewer` that does not verify for this poll", 500: "Failed"}
 
 
 _VOTER_PAGE = obj(
@@ -334,10 +356,11 @@ _LIVE_ANSWER = obj(
         "percent_label": {**STR, "description": "a whole number, `67%`"},
         "exact_label": {**STR, "description": "the API's PERCENT, `66.67%`"},
         "leading": BOOL,
+        "mine": {**BOOL, "description": "the viewer chose it; only on a personal link (`viewer`)"},
         "bar": NUMBER,
         "voters": {**_VOTER_PAGE, "description": "the shown page of voters; never for anonymous polls"},
     },
-    optional=("voters",),
+    optional=("voters", "mine"),
 )
 RESULTS_EVENT = obj(
     {
@@ -348,7 +371,12 @@ RESULTS_EVENT = obj(
         "total": INT,
         "total_label": STR,
         "questions": list_of(obj({"id": INT, "counter": INT, "counter_label": STR, "answers": list_of(_LIVE_ANSWER)})),
-    }
+        "viewer": {
+            **obj({"voted": BOOL, "label": STR}),
+            "description": "only on a personal link (`viewer`): whether that user voted, and the page's line about it",
+        },
+    },
+    optional=("viewer",),
 )
 _STREAM = """\
 Server-Sent Events. First `retry: 3000`, then at once and after every vote, recall, stop and resume of the poll:
@@ -366,14 +394,15 @@ def _web_paths() -> dict[str, Schema]:
     return {
         "/bitrix/services/main/ajax.php": _download_path(),
         "/vote-result/{code}": _page(
-            "web.results", "The results page", "text/html", {200: "The page", 404: "Unknown code", 500: "Failed"}, True
+            "web.results", "The results page", "text/html", {200: "The page", **_RESULT_STATUSES}, True, query=[_VIEWER]
         ),
         "/vote-result/{code}/events": _page(
             "web.results.events",
             "Live updates of the results page",
             "text/event-stream",
-            {200: _STREAM, 404: "Unknown code", 500: "Failed"},
+            {200: _STREAM, **_RESULT_STATUSES},
             True,
+            query=[_VIEWER],
         ),
         "/healthz": _page("health.live", "Liveness", "text/plain", plain),
         "/readyz": _page("health.ready", "Readiness: the database answers", "text/plain", {**plain, 503: "Down"}),

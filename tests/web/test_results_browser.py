@@ -1,7 +1,8 @@
 """The results page in a real browser (Debian's Chromium driven by Playwright) against a real server process.
 
 The browser comes from tests/helpers/browser.py (Debian's Chromium). Screenshots go to test-artifacts/;
-``B24VOTE_UPDATE_SCREENSHOT=1`` also refreshes docs/results-page.png.
+``B24VOTE_UPDATE_SCREENSHOT=1`` also refreshes docs/results-page.png. Most tests read an English-language
+portal's page; a second server on the default Russian one checks the live texts and a personal link there.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from b24vote.domain.polls import IM_ENTITY_TYPE
 from b24vote.storage import people
 from b24vote.storage.engine import Database
 from tests.helpers.browser import expect, new_page
-from tests.helpers.server import base_env, cli, running_server
+from tests.helpers.server import base_env, cli, free_port, running_server
 from tests.helpers.wire import assert_envelope
 
 pytestmark = pytest.mark.slow
@@ -44,6 +45,7 @@ class Server:
     base: str
     hooks: dict[int, str]  # user id → "/rest/{id}/{code}/"
     names: list[str]  # every user's name, last name and position
+    env: dict[str, str]  # for the command line on the same database
 
     def call(self, user: int, method: str, **params: Any) -> Any:
         return assert_envelope(httpx.post(f"{self.base}{self.hooks[user]}{method}", json=params, timeout=10))
@@ -70,11 +72,34 @@ class Server:
         (_, question), *_ = attach["QUESTIONS"].items()
         return list(question["ANSWERS"])[answer]
 
+    def own_link(self, attach: dict[str, Any], user: int) -> str:
+        """The user's personal results link, as `b24vote poll link --user` prints it."""
+        printed = cli("poll", "link", str(attach["ID"]), "--user", str(user), env=self.env).stdout.strip()
+        assert printed.startswith(self.base + attach["resultUrl"] + "?viewer=")
+        return printed
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """An English-language portal."""
+    yield from _serve(tmp_path_factory, B24VOTE_LANGUAGE="en")
+
+
+@pytest.fixture(scope="module")
+def russian_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A portal in the default language, Russian."""
+    yield from _serve(tmp_path_factory)
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, **extra: str) -> Iterator[Server]:
     path = tmp_path_factory.mktemp("browser") / "b24vote.db"
-    env = base_env(B24VOTE_DATABASE_URL=f"sqlite:///{path}", B24VOTE_RATE_LIMIT="off")
+    port = free_port()
+    env = base_env(
+        B24VOTE_DATABASE_URL=f"sqlite:///{path}",
+        B24VOTE_RATE_LIMIT="off",
+        B24VOTE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        **extra,
+    )
     demo = orjson.loads(cli("init", "--demo", "--json", env=env).stdout)
     paths = {1: "/" + demo["webhook_url"].split("/", 3)[3]}
     # Two more voters and a webhook for every user, written straight to the new database (faster than the CLI).
@@ -89,16 +114,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 _, code = people.add_webhook(conn, now, user_id=uid, scopes=["vote", "im", "user"])
                 paths[uid] = f"/rest/{uid}/{code}/"
     db.dispose()
-    with running_server(env) as (base, _proc):
+    with running_server(env, port=port) as (base, _proc):
         users = assert_envelope(httpx.post(f"{base}{paths[1]}user.get", json={}, timeout=10))
         names = [u[k] for u in users for k in ("NAME", "LAST_NAME", "WORK_POSITION") if u.get(k)]
         assert len(users) == 5
-        yield Server(base, paths, names)
+        yield Server(base, paths, names, env)
 
 
-def _wait_live(page: Any) -> None:
+def _wait_live(page: Any, text: str = "Live: results update as people vote.") -> None:
     """Until the page's event stream is open (the status line says so)."""
-    expect(page.locator('[data-field="live"]')).to_have_text(re.compile(r"^Live"), timeout=LIVE_WAIT_MS)
+    expect(page.locator('[data-field="live"]')).to_have_text(text, timeout=LIVE_WAIT_MS)
 
 
 def test_counts_bars_and_voters_are_right(browser: Any, server: Server) -> None:
@@ -321,4 +346,95 @@ def test_on_a_phone_the_leader_is_marked_and_every_tap_target_is_44px(
     opened = summary.evaluate("s => s.parentElement.open")
     summary.tap()
     assert summary.evaluate("s => s.parentElement.open") is (not opened)
+    page.context.close()
+
+
+def _mine(page: Any, server: Server, attach: dict[str, Any]) -> list[bool]:
+    """Per answer: whether its "your choice" label is shown (and the row carries the mark)."""
+    marks = []
+    for i in range(len(attach["QUESTIONS"][next(iter(attach["QUESTIONS"]))]["ANSWERS"])):
+        row = page.locator(f'[data-answer-id="{server.answer_id(attach, i)}"]')
+        shown = row.locator('[data-field="mine"]').is_visible()
+        assert ("mine" in (row.get_attribute("class") or "").split()) is shown
+        marks.append(shown)
+    return marks
+
+
+def test_an_own_link_marks_the_viewer_s_choice_and_follows_it_live(
+    browser: Any, server: Server, artefacts: Path
+) -> None:
+    attach = server.poll("Which colour for the new logo? (anonymous)", ["Red", "Green", "Blue"], anonymity=2)
+    for user, answer in ((1, 0), (2, 1), (3, 1)):
+        server.vote(user, attach, answer)
+    page = new_page(browser, PHONE["width"], PHONE["height"], has_touch=True, is_mobile=True)
+    page.goto(server.own_link(attach, 2))
+    _wait_live(page)
+    assert _fits(page)
+    assert _mine(page, server, attach) == [False, True, False]
+    shot = artefacts / "results-phone-own-link.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _copy_to_docs(shot, "results-page-own-link.png")
+    green = page.locator(f'[data-answer-id="{server.answer_id(attach, 1)}"]')
+    # Not by colour alone: a text label (the tick is decoration), part of the bar's accessible name too.
+    assert green.locator('[data-field="mine"]').inner_text() == "✓ Your choice"
+    name = page.evaluate("id => document.getElementById(id).textContent", f"a-{server.answer_id(attach, 1)}")
+    assert "Your choice" in name
+    assert page.locator('[data-field="viewer"]').inner_text() == (
+        "This is your personal link: your choice is marked “Your choice”."
+    )
+    html = page.content()
+    for person in server.names:
+        assert person not in html, person
+    page.evaluate("window.loadedOnce = true")
+    server.call(2, "vote.AttachedVote.recall", attachId=attach["ID"])
+    expect(page.locator('[data-field="viewer"]')).to_have_text(
+        "This is your personal link: you have not voted in this poll.", timeout=LIVE_WAIT_MS
+    )
+    assert _mine(page, server, attach) == [False, False, False]
+    server.vote(2, attach, 2)
+    expect(page.locator(f'[data-answer-id="{server.answer_id(attach, 2)}"] [data-field="mine"]')).to_be_visible(
+        timeout=LIVE_WAIT_MS
+    )
+    assert _mine(page, server, attach) == [False, False, True]
+    assert page.evaluate("window.loadedOnce") is True
+    # The shared link of the same poll marks nothing, live or not.
+    shared = new_page(browser)
+    shared.goto(server.base + attach["resultUrl"])
+    _wait_live(shared)
+    assert shared.locator('[data-field="mine"], [data-field="viewer"], li.mine').count() == 0
+    shared.context.close()
+    # A tampered link is refused outright.
+    link = server.own_link(attach, 3)
+    response = page.goto(link[:-1] + ("0" if link[-1] != "0" else "1"))
+    assert response is not None and response.status == 403
+    assert page.locator("h1").inner_text() == "Personal link not valid"
+    page.context.close()
+
+
+def test_a_russian_portal_s_page_speaks_russian_live(browser: Any, russian_server: Server) -> None:
+    server = russian_server
+    attach = server.poll("Обедаем в полдень?", ["Да", "Нет"])
+    server.vote(1, attach, 0)
+    page = new_page(browser)
+    page.goto(server.own_link(attach, 2))
+    assert page.locator("html").get_attribute("lang") == "ru"
+    _wait_live(page, "Результаты обновляются по мере голосования.")
+    assert page.locator('[data-field="viewer"]').inner_text() == (
+        "Это ваша личная ссылка: вы не голосовали в этом опросе."
+    )
+    assert page.locator('[data-field="total"]').inner_text() == "1 участник"
+    no = f'[data-answer-id="{server.answer_id(attach, 1)}"]'
+    server.vote(2, attach, 1)
+    expect(page.locator(f'{no} [data-field="mine"]')).to_be_visible(timeout=LIVE_WAIT_MS)
+    assert page.locator(f'{no} [data-field="mine"]').inner_text() == "✓ Ваш выбор"
+    assert (
+        page.locator('[data-field="viewer"]').inner_text() == "Это ваша личная ссылка: ваш ответ отмечен «Ваш выбор»."
+    )
+    assert page.locator(f'{no} [data-field="count"]').inner_text() == "1 голос"
+    assert page.locator('[data-field="total"]').inner_text() == "2 участника"
+    assert page.locator(f'{no} [data-field="leading"]').inner_text() == "Лидирует"
+    assert page.locator(f"{no} summary").inner_text() == "Кто голосовал (1)"
+    server.call(1, "vote.AttachedVote.stop", attachId=attach["ID"])
+    expect(page.locator('[data-field="state"]')).to_have_text("Завершён", timeout=LIVE_WAIT_MS)
+    expect(page.locator('[data-field="ends"]')).to_have_text(re.compile(r"^завершён \d+ [а-я]+ \d{4}, "))
     page.context.close()

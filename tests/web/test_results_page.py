@@ -1,4 +1,8 @@
-"""The results page at ``resultUrl`` and its event stream, in-process: access, content, escaping, paging, SSE."""
+"""The results page at ``resultUrl`` and its event stream, in-process: access, content, escaping, paging, SSE.
+
+These run on an English-language portal and read its labels; test_results_language.py reads the Russian ones
+(the default) and test_results_viewer.py a user's own link.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,11 @@ from tests.helpers.results import OpenStream, add_voters, links, poll_with_votes
 from tests.helpers.votes import ANSWERS, call, send_poll
 
 NAMES = ("Anna", "Admin", "Boris", "Belov", "Cleo", "Carter", "Administrator", "Developer", "Designer")
+
+
+@pytest.fixture
+def language() -> str:
+    return "en"
 
 
 @pytest.fixture

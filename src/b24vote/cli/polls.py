@@ -1,4 +1,5 @@
-"""``b24vote poll add`` / ``poll delete`` (feed polls, which Bitrix24 handles only in its UI) and ``b24vote export``.
+"""``b24vote poll add`` / ``poll delete`` (feed polls, which Bitrix24 handles only in its UI), ``poll link`` (a
+poll's results page, or one user's own) and ``b24vote export``.
 
 Each command imports the storage and report code it runs only when it runs.
 """
@@ -17,7 +18,7 @@ from b24vote.cli._common import DbUrl, Json, database, emit, fail, now, settings
 from b24vote.domain.poll_data import PollDataError, parse_poll_data
 from b24vote.domain.polls import BLOG_ENTITY_TYPE, poll_end
 
-__all__ = ["export", "poll_app"]
+__all__ = ["export", "poll_app", "poll_link"]
 
 poll_app = typer.Typer(help="Polls.")
 
@@ -108,6 +109,39 @@ def poll_delete(
         delete_attached(conn, attach)  # open results pages notice on their next re-read: no server event here
     result = {"deleted": attach_id, "voteId": attach.vote_id}
     emit(as_json, result, f"deleted feed poll {attach_id} (vote {attach.vote_id})")
+
+
+@poll_app.command("link")
+def poll_link(
+    attach_id: Annotated[int, typer.Argument(help="The attach id (attachId) of the poll.")],
+    user: Annotated[
+        int | None,
+        typer.Option("--user", help="Make it this user's own link: the page marks the answers they chose."),
+    ] = None,
+    database_url: DbUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Print the full URL of a poll's results page (its resultUrl); with --user, that user's personal link."""
+    from urllib.parse import urlencode
+
+    from b24vote.domain.signing import sign_attach, sign_viewer
+    from b24vote.state import load_secret_key
+    from b24vote.storage import people, polls
+
+    found = settings(database_url)
+    with database(found) as db:
+        secret = load_secret_key(found, db)
+        with db.read() as conn:
+            attach = polls.get_attach(conn, attach_id)
+            if attach is None:
+                raise fail(f"no such attach: {attach_id}")
+            if user is not None and people.get_user(conn, user) is None:
+                raise fail(f"no such user: {user}")
+    code = attach.uid or sign_attach(attach.id, secret)  # what resultUrl carries
+    url = f"{found.public_url.rstrip('/')}/vote-result/{code}"
+    if user is not None:
+        url += "?" + urlencode({"viewer": sign_viewer(attach.id, user, secret)})
+    emit(as_json, {"url": url, "attachId": attach.id, "voteId": attach.vote_id, "user": user}, url)
 
 
 def export(

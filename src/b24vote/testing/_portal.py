@@ -34,7 +34,7 @@ class Portal:
 
     Rate limit (``"50/2"``: burst/drain per second) and operating limit (seconds per 10 minutes) are off unless
     given; ``timezone`` is the portal's (``"+03:00"`` like a Moscow portal, or ``"UTC"``), and so is
-    ``language`` (``"ru"`` or ``"en"``: the texts of errors, stop messages and reports).
+    ``language`` (``"ru"`` or ``"en"``: the texts of errors, stop messages, reports and the results page).
     """
 
     def __init__(

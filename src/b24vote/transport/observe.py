@@ -32,7 +32,8 @@ log = logging.getLogger("b24vote.access")
 # print the code), and a secret parameter is masked also inside an encoded value (a batch command's query).
 _WEBHOOK = re.compile(r"^(/+rest/+[^/]+/+)[^/]+")
 _SECRET_PARAMS = re.compile(
-    r"(?i)(^|&|\?|%3F|%26)(auth|access_token|refresh_token|client_secret|code|password|signedAttachId)(=|%3D)"
+    r"(?i)(^|&|\?|%3F|%26)"
+    r"(auth|access_token|refresh_token|client_secret|code|password|signedAttachId|viewer)(=|%3D)"
     r".*?(?=&|%26|$)"
 )
 _RESULT_CODE = re.compile(r"^(/vote-result/)[^/?]+")

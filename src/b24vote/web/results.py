@@ -5,6 +5,11 @@ without one. As on the real server the link itself is the read right — like ``
 (../shared/reference/notes/vote-semantics.md §1, §3): the poll is looked up exactly as
 ``vote.AttachedVote.get`` looks up a signed id, for a caller who is nobody (user 0). An unknown, tampered or
 foreign code gets a 404 page that says nothing about any poll.
+
+``?viewer=<userId>.<signature>`` makes it one user's own link (:func:`b24vote.domain.signing.sign_viewer`,
+handed out by ``b24vote poll link --user``): the page then marks the answers that user chose — on anonymous
+polls too, as the portal shows a voter their own choice. A viewer that does not verify for this poll gets a 403
+page, never anyone's choice. The page is in the portal's language (:mod:`b24vote.web.page_texts`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from b24vote.domain.polls import AttachedPoll, Poll, listed_voters
+from b24vote.domain.signing import unsign_viewer
 from b24vote.errors import MethodError
 from b24vote.live import LiveEvent
 from b24vote.methods.params import Params
@@ -41,9 +47,10 @@ from b24vote.state import AppState
 from b24vote.storage import ballots, people
 from b24vote.transport.dispatch import SIGNED_READER, call_context
 from b24vote.web import sse
+from b24vote.web.page_texts import PageTexts, page_texts
 from b24vote.web.view import VOTERS_PER_PAGE, Download, ResultsView, VoterPage, build_results, live_payload, voter_page
 
-__all__ = ["HEARTBEAT_SECONDS", "Focus", "load_results", "results_routes", "results_stream"]
+__all__ = ["HEARTBEAT_SECONDS", "Focus", "RefusedViewer", "load_results", "results_routes", "results_stream"]
 
 log = logging.getLogger("b24vote.web")
 
@@ -96,11 +103,32 @@ class Focus:
             return cls()
         return cls(int(answer), int(page) if page.isdecimal() and len(page) < 9 else 1)
 
-    def query(self) -> str:
-        return "?" + urlencode({"answer": self.answer_id, "page": self.page}) if self.answer_id else ""
+    def query(self) -> dict[str, int]:
+        return {"answer": self.answer_id, "page": self.page} if self.answer_id else {}
 
 
-def _voter_pages(conn: Connection, poll: Poll, focus: Focus) -> dict[int, VoterPage]:
+class RefusedViewer(Exception):
+    """The ``viewer`` of a personal link does not verify for the poll its code names."""
+
+
+def _viewer(query: QueryParams) -> str | None:
+    """The ``viewer`` parameter: None when absent; given twice it is refused like a tampered one."""
+    given = query.getlist("viewer")
+    if not given:
+        return None
+    return given[0] if len(given) == 1 else ""
+
+
+def _chosen(conn: Connection, target: AttachedPoll, viewer: str, secret: str) -> frozenset[int]:
+    """The answer ids the viewer chose on this poll (empty when they have not voted)."""
+    user_id = unsign_viewer(viewer, target.attach.id, secret)
+    if user_id is None:
+        raise RefusedViewer
+    ballot = ballots.ballot_of(conn, target.poll.id, user_id)
+    return frozenset(answer for chosen in ballot.choices.values() for answer in chosen) if ballot else frozenset()
+
+
+def _voter_pages(conn: Connection, poll: Poll, focus: Focus, texts: PageTexts) -> dict[int, VoterPage]:
     """The shown page of every answer's voters, read as getAnswerVoted reads them."""
     pages: dict[int, VoterPage] = {}
     for question in poll.questions:
@@ -114,7 +142,8 @@ def _voter_pages(conn: Connection, poll: Poll, focus: Focus) -> dict[int, VoterP
                 conn, answer.id, offset=(page - 1) * VOTERS_PER_PAGE, limit=VOTERS_PER_PAGE, total=total
             )
             users = people.get_users_by_ids(conn, ids)
-            pages[answer.id] = voter_page(answer.id, [users[i] for i in ids if i in users], total=total, page=page)
+            listed = [users[i] for i in ids if i in users]
+            pages[answer.id] = voter_page(answer.id, listed, total=total, page=page, texts=texts)
     return pages
 
 
@@ -123,8 +152,11 @@ def _downloads(ctx: CallContext, target: AttachedPoll) -> tuple[Download, ...]:
     return tuple(Download(label, f"{base}&format={fmt}") for label, fmt in _FORMATS)
 
 
-def load_results(state: AppState, code: str, focus: Focus) -> tuple[ResultsView, int] | None:
-    """The page model and the vote id, or None when ``code`` names no poll this server signed."""
+def load_results(state: AppState, code: str, focus: Focus, viewer: str | None = None) -> tuple[ResultsView, int] | None:
+    """The page model and the vote id, or None when ``code`` names no poll this server signed.
+
+    With ``viewer`` the viewer's own choices are marked; :class:`RefusedViewer` when it does not verify.
+    """
     if not _CODE.fullmatch(code):
         return None
     with state.db.read() as conn:
@@ -134,47 +166,61 @@ def load_results(state: AppState, code: str, focus: Focus) -> tuple[ResultsView,
         except MethodError:
             return None
         poll = target.poll
-        voters = None if poll.anonymous else _voter_pages(conn, poll, focus)
-        view = build_results(poll, ctx.now, ctx.tz, voters=voters, downloads=_downloads(ctx, target))
+        mine = None if viewer is None else _chosen(conn, target, viewer, state.secret_key)
+        texts = page_texts(ctx.settings.language)
+        voters = None if poll.anonymous else _voter_pages(conn, poll, focus, texts)
+        view = build_results(
+            poll, ctx.now, ctx.tz, voters=voters, texts=texts, downloads=_downloads(ctx, target), mine=mine
+        )
         return view, poll.id
 
 
-def _html(template: str, status: int, **values: Any) -> HTMLResponse:
-    body = _templates.get_template(template).render(assets=_ASSETS, **values)
+def _texts(request: Request) -> PageTexts:
+    state: AppState = request.app.state.b24
+    return page_texts(state.settings.language)
+
+
+def _html(template: str, status: int, texts: PageTexts, **values: Any) -> HTMLResponse:
+    body = _templates.get_template(template).render(assets=_ASSETS, t=texts, **values)
     return HTMLResponse(body, status_code=status, headers=_HEADERS)
 
 
-def _not_found() -> HTMLResponse:
-    return _html(
-        "error.html",
-        404,
-        title="Poll not found",
-        message="This results link is not valid, or the poll no longer exists. Ask whoever shared it for a new link.",
-    )
+def _message(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    return _html("error.html", status, _texts(request), title=title, message=message)
 
 
-def _failed() -> HTMLResponse:
-    return _html("error.html", 500, title="Something went wrong", message="The results could not be shown. Try again.")
-
-
-async def _load(request: Request, focus: Focus) -> tuple[ResultsView, int] | Response:
+async def _load(request: Request, focus: Focus, viewer: str | None) -> tuple[ResultsView, int] | Response:
     state: AppState = request.app.state.b24
+    t = _texts(request)
     try:
-        loaded = await run_in_threadpool(load_results, state, request.path_params["code"], focus)
+        loaded = await run_in_threadpool(load_results, state, request.path_params["code"], focus, viewer)
+    except RefusedViewer:
+        return _message(request, 403, t.bad_viewer, t.bad_viewer_message)
     except Exception:
         log.exception("could not load poll results")
-        return _failed()
-    return _not_found() if loaded is None else loaded
+        return _message(request, 500, t.failed, t.failed_message)
+    return _message(request, 404, t.not_found, t.not_found_message) if loaded is None else loaded
 
 
 async def results_page(request: Request) -> Response:
-    focus = Focus.from_query(request.query_params)
-    loaded = await _load(request, focus)
+    focus, viewer = Focus.from_query(request.query_params), _viewer(request.query_params)
+    loaded = await _load(request, focus, viewer)
     if isinstance(loaded, Response):
         return loaded
     view, _ = loaded
-    events_url = f"/vote-result/{quote(request.path_params['code'], safe='')}/events{focus.query()}"
-    return _html("results.html", 200, view=view, focus=focus, events_url=events_url, per_page=VOTERS_PER_PAGE)
+    keep = {"viewer": viewer} if viewer is not None else {}  # a personal link stays one through its pages
+    query = urlencode({**focus.query(), **keep})
+    events_url = f"/vote-result/{quote(request.path_params['code'], safe='')}/events{'?' + query if query else ''}"
+    return _html(
+        "results.html",
+        200,
+        view.texts,
+        view=view,
+        focus=focus,
+        events_url=events_url,
+        per_page=VOTERS_PER_PAGE,
+        keep=("&" + urlencode(keep)) if keep else "",
+    )
 
 
 async def _next_change(queue: asyncio.Queue[LiveEvent], timeout: float) -> bool:
@@ -192,19 +238,29 @@ async def _next_change(queue: asyncio.Queue[LiveEvent], timeout: float) -> bool:
 
 
 async def results_stream(
-    state: AppState, code: str, focus: Focus, vote_id: int, *, heartbeat: float = HEARTBEAT_SECONDS
+    state: AppState,
+    code: str,
+    focus: Focus,
+    vote_id: int,
+    *,
+    viewer: str | None = None,
+    heartbeat: float = HEARTBEAT_SECONDS,
 ) -> AsyncGenerator[bytes, None]:
     """``results`` events, each a fresh :func:`live_payload` read from the database.
 
     The event's own params are never forwarded: they may name the voter, and the page must not where the poll
     is anonymous. A quiet stream is re-read every ``heartbeat`` seconds too (changes that published no event,
-    such as another process without Redis), and sends a comment when nothing changed.
+    such as another process without Redis), and sends a comment when nothing changed. On a personal link
+    (``viewer``) each event also marks that viewer's own choices.
     """
     async with state.live.subscribe(vote_id) as queue:
         yield b"retry: 3000\n\n"
         last, changed = b"", True
         while True:
-            loaded = await run_in_threadpool(load_results, state, code, focus)
+            try:
+                loaded = await run_in_threadpool(load_results, state, code, focus, viewer)
+            except RefusedViewer:  # verified when the stream opened; only a changed secret could get here
+                loaded = None
             if loaded is None:
                 yield sse.event("gone", {})
                 return
@@ -218,8 +274,8 @@ async def results_stream(
 
 
 async def results_events(request: Request) -> Response:
-    focus = Focus.from_query(request.query_params)
-    loaded = await _load(request, focus)
+    focus, viewer = Focus.from_query(request.query_params), _viewer(request.query_params)
+    loaded = await _load(request, focus, viewer)
     if isinstance(loaded, Response):
         return loaded
     if request.method == "HEAD":  # the headers only: a stream that has no body to send must not stay open
@@ -227,7 +283,7 @@ async def results_events(request: Request) -> Response:
     state: AppState = request.app.state.b24
     watch = sse.shutdown_watch(request.app)
     watch.arm()
-    chunks = results_stream(state, request.path_params["code"], focus, loaded[1])
+    chunks = results_stream(state, request.path_params["code"], focus, loaded[1], viewer=viewer)
     return sse.EventStream(chunks, watch, headers={"X-Content-Type-Options": "nosniff"})
 
 

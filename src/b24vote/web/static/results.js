@@ -1,17 +1,22 @@
 // Live results: the server pushes a fresh model over Server-Sent Events and this script copies it into the
-// page. Text goes in through textContent only, never as HTML.
+// page. Text goes in through textContent only, never as HTML. The few texts written here come from the page
+// (data-text-* attributes of <main>, in the portal's language); every other label arrives in the model.
 "use strict";
 
 (() => {
   const main = document.querySelector("main[data-events]");
   if (!main || !("EventSource" in window)) return;
   const status = main.querySelector('[data-field="live"]');
+  const texts = main.dataset;
+  const keep = main.dataset.keep || ""; // "&viewer=…" on a personal link: its pages stay personal
+  const fill = (text, values) =>
+    text.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
 
   const field = (root, name) => root.querySelector(`[data-field="${name}"]`);
   const setText = (el, text) => {
     if (el && el.textContent !== text) el.textContent = text;
   };
-  const pageLink = (answerId, page) => `?answer=${answerId}&page=${page}#answer-${answerId}`;
+  const pageLink = (answerId, page) => `?answer=${answerId}&page=${page}${keep}#answer-${answerId}`;
 
   function voterItem(voter) {
     const li = document.createElement("li");
@@ -54,7 +59,7 @@
     box.querySelector(".voter-list").replaceChildren(...voters.items.map(voterItem));
     const pager = field(box, "pager");
     pager.hidden = voters.pages <= 1;
-    setText(field(pager, "range"), `${voters.first}–${voters.last} of ${voters.total}`);
+    setText(field(pager, "range"), fill(texts.textRange, voters));
     const prev = field(pager, "prev");
     const next = field(pager, "next");
     prev.hidden = voters.page <= 1;
@@ -72,6 +77,11 @@
     percent.title = answer.exact_label;
     item.classList.toggle("leading", answer.leading);
     field(item, "leading").hidden = !answer.leading;
+    const mine = field(item, "mine");
+    if (mine && "mine" in answer) {
+      item.classList.toggle("mine", answer.mine);
+      mine.hidden = !answer.mine;
+    }
     const bar = field(item, "bar");
     bar.value = answer.bar;
     bar.textContent = answer.percent_label;
@@ -88,6 +98,7 @@
     setText(ends, data.ends_label);
     field(main, "ends-item").hidden = !data.ends_label;
     setText(field(main, "total"), data.total_label);
+    if (data.viewer) setText(field(main, "viewer"), data.viewer.label);
     for (const question of data.questions) {
       const section = main.querySelector(`[data-question-id="${question.id}"]`);
       if (section) setText(field(section, "question-total"), question.counter_label);
@@ -97,14 +108,14 @@
   }
 
   const source = new EventSource(main.dataset.events);
-  source.addEventListener("open", () => setText(status, "Live: results update as people vote."));
+  source.addEventListener("open", () => setText(status, texts.textLiveOn));
   source.addEventListener("results", (message) => apply(JSON.parse(message.data)));
   source.addEventListener("gone", () => {
     source.close();
-    setText(status, "This poll is no longer available.");
+    setText(status, texts.textLiveGone);
   });
   source.addEventListener("error", () => {
     const closed = source.readyState === EventSource.CLOSED;
-    setText(status, closed ? "Live updates stopped. Reload the page to see new votes." : "Reconnecting…");
+    setText(status, closed ? texts.textLiveStopped : texts.textLiveRetrying);
   });
 })();
