@@ -80,7 +80,7 @@ def test_what_a_cast_answers_is_what_a_fresh_read_finds(
 
 
 def test_a_revote_replaces_and_a_poll_without_revoting_refuses(db: Database, clock: FrozenClock) -> None:
-    vote_id, (anna, bob) = _world(db, clock, ALLOW_REVOTE, 2)
+    vote_id, (anna, _) = _world(db, clock, ALLOW_REVOTE, 2)
     question = _loaded(db, vote_id).questions[0]
     soup, salad, both = (a.id for a in question.answers)
     _cast(db, clock, vote_id, anna, {question.id: [soup]})
