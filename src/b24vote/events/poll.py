@@ -53,4 +53,4 @@ def queue_poll_events(conn: Connection, cause: Cause, method: str, live: list[Li
     }
     if user is not None:
         data["USER_ID"] = str(user)
-    return queue_event(conn, replace(cause, user_id=user), event, {"FIELDS": data}, message_id=data["VOTE_ID"])
+    return queue_event(conn, replace(cause, user_id=user), event, {"FIELDS": data})

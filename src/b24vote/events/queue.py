@@ -8,10 +8,12 @@ an outgoing webhook, and ONAPPUNINSTALL, get no tokens at all.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from b24vote.domain.events import ONAPPUNINSTALL, ONOFFLINEEVENT, Handler, available_events
@@ -19,7 +21,7 @@ from b24vote.domain.oauth import APP_STATUS, portal_domain
 from b24vote.storage import deliveries, oauth, offline
 from b24vote.storage import events as handlers
 
-__all__ = ["Cause", "queue_event"]
+__all__ = ["Cause", "message_id", "queue_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,14 @@ class Cause:
     now: datetime
     user_id: int | None  # None: not a user's action (no tokens are sent)
     public_url: str
+    app_id: int | None = None  # the application whose call caused it (None: a webhook, the CLI, a page)
+    connector: str = ""  # that call's auth_connector
+
+    def is_own(self, handler: Handler) -> bool:
+        """Whether ``handler`` is an offline handler of the calling application with the call's source key: the
+        rest module does not queue an application's own change there (offline-events.md, "How to Avoid Cycles"),
+        and an empty key is a key like any other."""
+        return handler.app_id is not None and handler.app_id == self.app_id and handler.auth_connector == self.connector
 
 
 def _auth(conn: Connection, cause: Cause, handler: Handler, event: str) -> dict[str, Any]:
@@ -82,16 +92,23 @@ def _notify_offline(conn: Connection, cause: Cause, app_id: int) -> int:
     return sent
 
 
-def queue_event(
-    conn: Connection, cause: Cause, event: str, data: Any, *, app_id: int | None = None, message_id: str = ""
-) -> int:
+def message_id(event: str, data: Any) -> str:
+    """An offline record's ``MESSAGE_ID``: the MD5 of the event's name and data, as the rest module makes it, so a
+    change that repeats the queued state of an object refreshes that record instead of adding one."""
+    return hashlib.md5(f"{event}|".encode() + orjson.dumps(data), usedforsecurity=False).hexdigest()
+
+
+def queue_event(conn: Connection, cause: Cause, event: str, data: Any, *, app_id: int | None = None) -> int:
     """Queue ``event`` for its handlers (only ``app_id``'s when given); returns how many deliveries were queued."""
     queued = 0
     for handler in handlers.handlers_for(conn, event):
         if app_id is not None and handler.app_id != app_id:
             continue
         if handler.offline and handler.app_id is not None:
-            offline.add(conn, cause.now, handler.app_id, event, data, message_id, handler.auth_connector)
+            if cause.is_own(handler):
+                continue
+            key = message_id(event, data)
+            offline.add(conn, cause.now, handler.app_id, event, data, key, handler.auth_connector)
             queued += _notify_offline(conn, cause, handler.app_id)
             continue
         _deliver(conn, cause, handler, event, data)

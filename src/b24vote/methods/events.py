@@ -22,8 +22,10 @@ __all__ = ["app_of", "cause_of", "require_admin"]
 
 
 def cause_of(ctx: CallContext) -> Cause:
-    """The event's cause: this call, its user and the portal's address."""
-    return Cause(ctx.now, ctx.caller.user_id or None, ctx.settings.public_url)
+    """The event's cause: this call, its user, the portal's address, and the calling application with the call's
+    ``auth_connector`` (its own change stays out of its offline queue of that key: events/queue.py)."""
+    app_id = ctx.caller.credential_id if ctx.caller.kind == "oauth" else None
+    return Cause(ctx.now, ctx.caller.user_id or None, ctx.settings.public_url, app_id, ctx.auth_connector)
 
 
 def app_of(ctx: CallContext) -> int:
@@ -109,7 +111,7 @@ def event_bind(ctx: CallContext, params: Params) -> bool:
     auth_type = t.auth_type
     if auth_type is None:
         auth_type = 0 if t.admin else ctx.caller.user_id  # a user's handlers act as that user
-    connector = params.string("auth_connector", any_case=True).strip()[:255]
+    connector = ctx.auth_connector
     handlers.app_token(ctx.conn, ctx.now, t.app_id)
     min_timeout = _min_timeout(params) if t.event == ONOFFLINEEVENT else 1
     owner = ctx.caller.user_id
@@ -123,7 +125,9 @@ def event_bind(ctx: CallContext, params: Params) -> bool:
 def event_unbind(ctx: CallContext, params: Params) -> dict[str, int]:
     t = _target(ctx, params)
     owner = None if t.admin else ctx.caller.user_id
-    return {"count": handlers.unbind(ctx.conn, t.app_id, t.event, t.url, t.auth_type, t.offline, owner)}
+    connector = ctx.auth_connector if t.offline else None  # an offline handler is the one of the call's key
+    count = handlers.unbind(ctx.conn, t.app_id, t.event, t.url, t.auth_type, t.offline, owner, connector)
+    return {"count": count}
 
 
 @registry.add("event.get", scope=None)
@@ -131,7 +135,9 @@ def event_get(ctx: CallContext, params: Params) -> list[dict[str, Any]]:
     app_id = app_of(ctx)
     owner = None if _is_admin(ctx) else ctx.caller.user_id
     return [
-        {"event": h.event, "handler": h.url, "auth_type": str(h.auth_type), "offline": int(h.offline)}
+        {"event": h.event, "connector_id": h.auth_connector, "offline": 1}
+        if h.offline
+        else {"event": h.event, "handler": h.url, "auth_type": str(h.auth_type), "offline": 0}
         for h in handlers.handlers_of(ctx.conn, app_id, owner)
     ]
 

@@ -47,6 +47,9 @@ class CallContext:
     # Opens a fresh read transaction for work that outlives the call's own (streamed reports).
     open_read: Callable[[], AbstractContextManager[Connection]] | None = None
     events: list[LiveEvent] = field(default_factory=list)
+    # The call's source key (``auth_connector``, an OAuth call's only): divides the offline queues, and keeps the
+    # calling application's own changes out of its queue of the same key (methods/events.py, events/queue.py).
+    auth_connector: str = ""
     queued: int = 0  # event deliveries queued in this transaction: the sender is woken after the commit
 
     def emit(self, event: LiveEvent) -> None:

@@ -309,8 +309,36 @@ _EVENT = Param("event", STR, "Event name, e.g. ONAPPTEST (case-insensitive)", re
 _HANDLER = Param("handler", STR, "The handler URL (http or https; loopback allowed)", example="http://127.0.0.1:9/h")
 _AUTH_TYPE = Param("auth_type", _INTLIKE, "The user whose tokens the handler gets (0: who caused the event)")
 _EVENT_TYPE = Param("event_type", {"enum": ["online", "offline"]}, "offline: queue for event.offline.get")
-_CONNECTOR = Param("auth_connector", STR, "Source key of an offline queue")
+_CONNECTOR = Param(
+    "auth_connector",
+    STR,
+    "Source key (part of the call's authorisation): the offline queue of that key; an application's change made "
+    "with it is not queued in its own queue of that key",
+)
 _PROCESS = Param("process_id", STR, "The reserved batch", required=True, example="0f1e2d3c")
+_MESSAGE_ID = {"type": "string", "minLength": 32, "maxLength": 32, "description": "a MESSAGE_ID (an MD5)"}
+_OFFLINE_FIELDS = "ID, TIMESTAMP_X (ISO 8601), EVENT_NAME, MESSAGE_ID"
+_FILTER_GET = Param(
+    "filter",
+    {"type": "object", "additionalProperties": TEXT, "example": {">=ID": 1, "=EVENT_NAME": "ONAPPTEST"}},
+    f"Conditions on {_OFFLINE_FIELDS}: the operation (=, >, <, >=, <=; none is =) before the field name",
+)
+_FILTER_LIST = Param(
+    "filter",
+    {"type": "object", "example": {"ERROR": 0, "@ID": [1, 2]}},
+    f"Conditions on {_OFFLINE_FIELDS}, PROCESS_ID, ERROR: =, >, <, >=, <=, @ (one of a list), % (a substring) "
+    "before the field name; none is = (a list: one of it)",
+)
+
+
+def _order(fields: str, default: str) -> Param:
+    return Param(
+        "order",
+        {"type": "object", "additionalProperties": {"enum": ["ASC", "DESC", "asc", "desc"]}, "example": {"ID": "DESC"}},
+        f"{{field: ASC|DESC}} on {fields} (default {default})",
+    )
+
+
 _OFFLINE_RECORD = obj(
     {
         "ID": STR,
@@ -322,6 +350,8 @@ _OFFLINE_RECORD = obj(
     },
     closed=False,
 )
+_ONLINE_HANDLER = obj({"event": STR, "handler": STR, "auth_type": STR, "offline": {"const": 0}})
+_OFFLINE_HANDLER = obj({"event": STR, "connector_id": STR, "offline": {"const": 1}})
 DOCS.update(
     {
         "event.bind": MethodDoc(
@@ -337,11 +367,13 @@ DOCS.update(
             ),
         ),
         "event.unbind": MethodDoc(
-            "Unbind handlers; answers how many", obj({"count": INT}), (_EVENT, _HANDLER, _AUTH_TYPE, _EVENT_TYPE)
+            "Unbind handlers; answers how many",
+            obj({"count": INT}),
+            (_EVENT, _HANDLER, _AUTH_TYPE, _EVENT_TYPE, _CONNECTOR),
         ),
         "event.get": MethodDoc(
-            "The application's handlers",
-            list_of(obj({"event": STR, "handler": STR, "auth_type": STR, "offline": INT})),
+            "The application's handlers: online ones with handler and auth_type, offline ones with connector_id",
+            list_of({"anyOf": [_ONLINE_HANDLER, _OFFLINE_HANDLER]}),
         ),
         "events": MethodDoc(
             "Events this portal sends",
@@ -353,10 +385,12 @@ DOCS.update(
             "The first offline records, deleted or reserved under a process_id",
             obj({"process_id": {"type": ["string", "null"]}, "events": list_of(_OFFLINE_RECORD)}),
             (
-                Param("clear", INT, "1 (default): delete what is read; 0: reserve it"),
-                Param("process_id", STR, "Read this process's reserved records again"),
-                Param("limit", _INTLIKE, "How many (default 50)"),
-                Param("error", INT, "1: include records marked as failed"),
+                _FILTER_GET,
+                _order(_OFFLINE_FIELDS, "TIMESTAMP_X ASC"),
+                Param("limit", _INTLIKE, "How many, at least 1 (default 50; b24vote reads at most 1000)"),
+                Param("clear", INT, "1 (default): delete the reservation once read; 0: keep it reserved"),
+                Param("process_id", STR, "Read this reservation again (nothing new is reserved)"),
+                Param("error", INT, "1: only the records marked as failed; otherwise only the others"),
                 _CONNECTOR,
             ),
         ),
@@ -365,17 +399,25 @@ DOCS.update(
             BOOL,
             (
                 _PROCESS,
-                Param("id", list_of(_INTLIKE), "Only these records"),
-                Param("message_id", list_of(STR), "Only these"),
+                Param("id", list_of(_INTLIKE), "Only these records (positive ids)"),
+                Param("message_id", list_of(_MESSAGE_ID), "Only these (read before id)"),
+                _CONNECTOR,
             ),
         ),
         "event.offline.error": MethodDoc(
-            "Mark a process's records as failed", BOOL, (_PROCESS, Param("message_id", list_of(STR), "The records"))
+            "Mark a process's records as failed: they return to the queue for error=1",
+            BOOL,
+            (_PROCESS, Param("message_id", list_of(STR), "The records", required=True), _CONNECTOR),
         ),
         "event.offline.list": MethodDoc(
             "The offline queue, 50 a page, unchanged",
             list_of(_OFFLINE_RECORD),
-            (Param("start", _INTLIKE, "Offset of the page"), _CONNECTOR),
+            (
+                _FILTER_LIST,
+                _order(f"{_OFFLINE_FIELDS}, PROCESS_ID, ERROR", "ID ASC"),
+                Param("start", _INTLIKE, "Offset of the page"),
+                _CONNECTOR,
+            ),
             paged=True,
         ),
     }

@@ -61,7 +61,7 @@ def _handler(row: Any) -> Handler:
     )
 
 
-def _same(app_id: int | None, event: str, url: str, auth_type: int, offline: bool) -> Any:
+def _same(app_id: int | None, event: str, url: str, auth_type: int, offline: bool, connector: str) -> Any:
     app = event_handlers.c.app_id.is_(None) if app_id is None else event_handlers.c.app_id == app_id
     return (
         app,
@@ -69,12 +69,13 @@ def _same(app_id: int | None, event: str, url: str, auth_type: int, offline: boo
         event_handlers.c.handler == url,
         event_handlers.c.auth_type == auth_type,
         event_handlers.c.offline.is_(offline),
+        event_handlers.c.auth_connector == connector,
     )
 
 
 def bind(conn: Connection, now: datetime, handler: Handler) -> int | None:
     """Add ``handler`` (its ``id`` is ignored); None when the same one is bound already."""
-    same = _same(handler.app_id, handler.event, handler.url, handler.auth_type, handler.offline)
+    same = _same(handler.app_id, handler.event, handler.url, handler.auth_type, handler.offline, handler.auth_connector)
     if conn.execute(select(event_handlers.c.id).where(*same)).first() is not None:
         return None
     new_id = conn.execute(
@@ -97,9 +98,17 @@ def bind(conn: Connection, now: datetime, handler: Handler) -> int | None:
 
 
 def unbind(
-    conn: Connection, app_id: int, event: str, url: str, auth_type: int | None, offline: bool, owner: int | None
+    conn: Connection,
+    app_id: int,
+    event: str,
+    url: str,
+    auth_type: int | None,
+    offline: bool,
+    owner: int | None,
+    connector: str | None = None,
 ) -> int:
-    """Remove the application's matching handlers; ``auth_type`` None matches any, ``owner`` limits to one user's."""
+    """Remove the application's matching handlers; ``auth_type`` None matches any, ``owner`` limits to one user's,
+    ``connector`` to the handlers of one ``auth_connector``."""
     where = [event_handlers.c.app_id == app_id, event_handlers.c.event == event]
     where.append(event_handlers.c.offline.is_(offline))
     if not offline:
@@ -108,6 +117,8 @@ def unbind(
         where.append(event_handlers.c.auth_type == auth_type)
     if owner is not None:
         where.append(event_handlers.c.user_id == owner)
+    if connector is not None:
+        where.append(event_handlers.c.auth_connector == connector)
     return int(conn.execute(delete(event_handlers).where(*where)).rowcount)
 
 

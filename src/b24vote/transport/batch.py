@@ -2,7 +2,9 @@
 
 The batch is one request for the leaky bucket and is not counted in operating time itself; each command
 is checked and counted against its own method's budget (../shared/reference/bitrix24-docs/platform/limits.md).
-Commands act with the batch caller's credentials; an ``auth`` inside a command is ignored.
+Commands act with the batch caller's credentials; an ``auth`` inside a command is ignored, and so is an
+``auth_connector``: the batch call's own ``auth_connector`` applies to every command (the rest module keeps the
+authorisation of the batch request for its commands).
 """
 
 from __future__ import annotations
@@ -82,11 +84,14 @@ class _Results:
         }
 
 
-async def _run_one(state: AppState, creds: Credentials, call: str, results: _Results, key: str) -> None:
+async def _run_one(state: AppState, creds: Credentials, call: str, results: _Results, key: str, connector: Any) -> None:
     method, query = split_command(call)
     start = state.clock.now()
     params = resolve_references(_params(query), results.maps)
     params.pop("auth", None)
+    params.pop("auth_connector", None)
+    if connector is not None:
+        params["auth_connector"] = connector
     outcome = await execute(state, creds, method, params, start, in_batch=True)
     if isinstance(outcome.value, FileResult):
         raise PlatformError(ErrorCode.ERROR_BATCH_METHOD_NOT_ALLOWED)
@@ -108,7 +113,7 @@ async def run_batch(
                 raise PlatformError(ErrorCode.ERROR_BATCH_LENGTH_EXCEEDED)
             if not isinstance(call, str):
                 continue  # the REST module skips what is not a command string
-            await _run_one(state, creds, call, results, key)
+            await _run_one(state, creds, call, results, key, params.get("auth_connector"))
         except B24Error as exc:
             results.maps["error"][key] = _error_body(exc)
         except Exception:

@@ -38,6 +38,7 @@ __all__ = [
     "execute",
     "find_method",
     "in_transaction",
+    "split_connector",
 ]
 
 T = TypeVar("T")
@@ -138,6 +139,7 @@ class _Call:
     counted: bool  # False for a command of batch, which took the request's place in the leaky bucket
     ready: Admitted | None  # known before the transaction: checked already, or a caller the limits skip
     awaiting: bool  # the limits' check is awaited from inside the transaction (PostgreSQL's greenlet)
+    connector: str = ""  # auth_connector (see :func:`split_connector`)
 
     def run(self, conn: Connection) -> Outcome:
         """The call inside its transaction: authenticate and the limits, the scope, the handler."""
@@ -151,6 +153,7 @@ class _Call:
         if entry is not None and entry.blocked:
             raise PlatformError(ErrorCode.OPERATION_TIME_LIMIT)
         ctx = call_context(state, conn, caller, self.now)
+        ctx.auth_connector = self.connector
         started = state.clock.monotonic()
         try:
             value = method.handler(ctx, Params(self.params))
@@ -171,6 +174,16 @@ class _Call:
         if self.awaiting:
             return Admitted(caller, await_only(limits.enter_async(key, name, stamp, counted=self.counted)))
         return Admitted(caller, limits.enter(key, name, stamp, counted=self.counted))
+
+
+def split_connector(creds: Credentials, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``auth_connector`` is part of an OAuth call's authorisation, not a parameter of its method: the rest module's
+    OAuth check takes it out of the query (an incoming webhook's stays a parameter, and means nothing)."""
+    if creds.is_webhook or "auth_connector" not in params:
+        return "", params
+    rest = dict(params)
+    value = rest.pop("auth_connector")
+    return ("" if value is None or isinstance(value, (dict, list)) else str(value).strip()[:255]), rest
 
 
 def _prepare(state: AppState, name: str, in_batch: bool) -> Method:
@@ -206,7 +219,8 @@ async def execute(
     awaits = ready is None and state.limits.awaits
     if awaits and not postgres:
         ready = await _admission(state, creds, method.name.lower(), when, not in_batch)
-    call = _Call(state, method, params, when, creds, not in_batch, ready, awaits and postgres)
+    connector, params = split_connector(creds, params)
+    call = _Call(state, method, params, when, creds, not in_batch, ready, awaits and postgres, connector)
     outcome = await in_transaction(state, call.run, write=method.write)
     if outcome.queued:  # committed: the deliveries can be sent
         state.sender.wake()
