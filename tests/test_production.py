@@ -308,6 +308,7 @@ def test_workers_share_metrics_and_state(tmp_path: Path) -> None:
         _create_poll(base, first_hook, chat)
         for _ in range(60):  # a new connection each time, so both workers take some
             assert httpx.post(f"{base}{first_hook}/server.time", headers={"Connection": "close"}).status_code == 200
+
         # Whichever worker answers the scrape, the counts are the sum over both: each worker adds its tallies
         # once a second (and before a scrape it answers), so within a second or two every scrape shows all 60.
         def scraped() -> float:
