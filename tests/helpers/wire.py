@@ -55,3 +55,19 @@ def assert_b24_error(resp: httpx.Response, code: str, status: int, description: 
     assert isinstance(body["error_description"], str)
     if description is not None:
         assert body["error_description"] == description, body
+
+
+# The fields of an OAuth token reply (/oauth/token/ and the admin API's /tokens), in the portal's order.
+TOKEN_FIELDS = [
+    "access_token",
+    "expires",
+    "expires_in",
+    "scope",
+    "domain",
+    "server_endpoint",
+    "status",
+    "client_endpoint",
+    "member_id",
+    "user_id",
+    "refresh_token",
+]

@@ -25,21 +25,8 @@ from b24vote.storage.tables import oauth_tokens, users
 from tests.conftest import Portal
 from tests.helpers.server import base_env, free_port, running_server
 from tests.helpers.server import cli as cli_run
-from tests.helpers.wire import assert_b24_error, assert_envelope
+from tests.helpers.wire import TOKEN_FIELDS, assert_b24_error, assert_envelope
 
-TOKEN_FIELDS = [
-    "access_token",
-    "expires",
-    "expires_in",
-    "scope",
-    "domain",
-    "server_endpoint",
-    "status",
-    "client_endpoint",
-    "member_id",
-    "user_id",
-    "refresh_token",
-]
 CALLBACK = "https://app.example/b24/callback?tenant=7"
 PASSWORD = "correct horse battery"
 
