@@ -179,7 +179,7 @@ def _ballot(params: Params) -> dict[str, Any]:
     return {str(k): v for k, v in raw.items()}
 
 
-@registry.add("vote.AttachedVote.vote", scope="vote", write=True)
+@registry.add("vote.AttachedVote.vote", scope="vote", write=True, one_statement=True)
 def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     require_payload(params)
     raw_ballot = _ballot(params)

@@ -88,6 +88,9 @@ class Method:
     handler: Handler
     write: bool = False
     batchable: bool = True
+    # Its writes are one statement (the vote's ``b24vote_cast``): on PostgreSQL it may run in autocommit, so the
+    # rows that statement locks are held while it runs, not until the process gets round to a COMMIT.
+    one_statement: bool = False
 
 
 class Registry:
@@ -97,13 +100,19 @@ class Registry:
         self._methods: dict[str, Method] = {}
 
     def add(
-        self, name: str, *, scope: str | None, write: bool = False, batchable: bool = True
+        self,
+        name: str,
+        *,
+        scope: str | None,
+        write: bool = False,
+        batchable: bool = True,
+        one_statement: bool = False,
     ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
             key = name.lower()
             if key in self._methods:
                 raise ValueError(f"method {name} registered twice")
-            self._methods[key] = Method(name, scope, handler, write, batchable)
+            self._methods[key] = Method(name, scope, handler, write, batchable, one_statement)
             return handler
 
         return decorate

@@ -233,7 +233,7 @@ class Database:
             with conn.begin():
                 yield conn
 
-    async def run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+    async def run(self, work: Callable[[Connection], T], *, write: bool, autocommit: bool = False) -> T:
         """Run ``work`` in one transaction without blocking the event loop.
 
         PostgreSQL: on the asyncio driver, without a worker thread. ``work`` is ordinary synchronous SQLAlchemy
@@ -241,6 +241,9 @@ class Database:
         (greenlets), so the methods have one implementation. SQLite (writes only; its reads are quick enough to
         run inline): on the group-commit writer, in a savepoint of a transaction shared with the calls queued
         beside it, answered once that transaction is on disk.
+
+        ``autocommit`` (PostgreSQL): a write whose changes are one statement runs without a transaction of its
+        own, the statement being atomic by itself; SQLite ignores it (the group writer commits for everyone).
         """
         if self._group_writer is not None:
             if not write:
@@ -249,12 +252,12 @@ class Database:
         if self.async_engine is None:  # pragma: no cover - every Database is SQLite or PostgreSQL
             raise RuntimeError("unsupported database")
         async with self.async_engine.connect() as conn:
-            if not write:
-                # No BEGIN and no ROLLBACK, two round trips of a read's four or five: PostgreSQL runs each statement
-                # in a snapshot of its own in autocommit, which READ COMMITTED, its default level, does inside a
-                # transaction too. Reads never write (the methods that do are write=True).
-                reading = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                return await reading.run_sync(work)
+            if not write or autocommit:  # a write only when it is one statement, atomic on its own
+                # No BEGIN and no ROLLBACK/COMMIT, two round trips of a read's four or five: PostgreSQL runs each
+                # statement in a snapshot of its own in autocommit, which READ COMMITTED, its default level, does
+                # inside a transaction too. Reads never write (the methods that do are write=True).
+                single = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                return await single.run_sync(work)
             async with conn.begin():
                 return await conn.run_sync(work)
 

@@ -91,17 +91,22 @@ def check_scope(method: Method, caller: Caller) -> None:
         raise PlatformError(ErrorCode.INSUFFICIENT_SCOPE)
 
 
-async def in_transaction(state: AppState, work: Callable[[Connection], T], *, write: bool) -> T:
+async def in_transaction(
+    state: AppState, work: Callable[[Connection], T], *, write: bool, one_statement: bool = False
+) -> T:
     """``work`` in one transaction, where a call of its kind runs: the only place that decides it.
 
     SQLite reads run inline on the event loop's kept connection (WAL readers never wait for a lock, and a
     thread hop costs more than the query), with no statement at all when the read model serves them and
     nothing committed since (``Database.read_inline``: ``work`` may then run twice); SQLite writes on the
-    group-commit writer; PostgreSQL on psycopg's asyncio driver (``Database.run``).
+    group-commit writer; PostgreSQL on psycopg's asyncio driver (``Database.run``), where a write whose changes
+    are one statement (``one_statement``) runs in autocommit: that statement is atomic on its own, and the row
+    locks it takes (a poll's counters, which every vote on the poll needs) are released when it ends instead of
+    after a COMMIT the process sends once it gets round to it.
     """
     if not write and state.db.async_engine is None:
         return state.db.read_inline(work)
-    return await state.db.run(work, write=write)
+    return await state.db.run(work, write=write, autocommit=one_statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +226,9 @@ async def execute(
         ready = await _admission(state, creds, method.name.lower(), when, not in_batch)
     connector, params = split_connector(creds, params)
     call = _Call(state, method, params, when, creds, not in_batch, ready, awaits and postgres, connector)
-    outcome = await in_transaction(state, call.run, write=method.write)
+    # The poll-event extension writes its deliveries next to the vote: then the vote needs its transaction.
+    one_statement = method.one_statement and not state.settings.poll_events
+    outcome = await in_transaction(state, call.run, write=method.write, one_statement=one_statement)
     if outcome.queued:  # committed: the deliveries can be sent
         state.sender.wake()
     return outcome
