@@ -166,13 +166,21 @@ def vote_call(
 
 @contextmanager
 def load(
-    bases: list[str], world: World, ledger: Ledger, *, threads: int = 6, calls: int = 4000, seconds: float = 60
-) -> Iterator[threading.Event]:
+    bases: list[str],
+    world: World,
+    ledger: Ledger,
+    *,
+    threads: int = 6,
+    calls: int = 4000,
+    seconds: float = 60,
+    spare: int = 5,
+) -> Iterator[Running]:
     """Votes and recalls from ``threads`` clients in the background while the block runs (at most ``calls``
-    calls and ``seconds``); set the yielded event, or leave the block, to stop them."""
+    calls and ``seconds``); set the yielded event, or leave the block, to stop them. The last ``spare`` voters
+    are left out, for the test's own calls."""
     stop = threading.Event()
     deadline = time.monotonic() + seconds
-    uids = list(world.hooks)
+    uids = list(world.hooks)[: len(world.hooks) - spare]
     counter = iter(range(calls))
     counter_lock = threading.Lock()
 
@@ -192,11 +200,23 @@ def load(
     for worker in workers:
         worker.start()
     try:
-        yield stop
+        yield Running(stop, workers)
     finally:
         stop.set()
         for worker in workers:
             worker.join(timeout=60)
+
+
+@dataclass
+class Running:
+    """A load in the background: ``stop`` ends it early, :meth:`finish` waits for its last call."""
+
+    stop: threading.Event
+    workers: list[threading.Thread]
+
+    def finish(self, seconds: float = 60) -> None:
+        for worker in self.workers:
+            worker.join(timeout=seconds)
 
 
 def check_database(url: str, world: World, ledger: Ledger) -> None:
