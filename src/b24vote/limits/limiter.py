@@ -126,9 +126,9 @@ def build_limiter(settings: Settings, portal_id: str) -> Limiter:
         # One immediate retry (a pooled connection Redis closed meanwhile); redis-py's default of three with
         # backoff made every call wait ~0.2 s more while Redis was down, for a check that lets it through anyway.
         sync_retry, async_retry = Retry(NoBackoff(), 1), AsyncRetry(NoBackoff(), 1)
-        timeouts = {"socket_timeout": 2, "socket_connect_timeout": 2}
-        client = redis.Redis.from_url(settings.redis_url, retry=sync_retry, **timeouts)
-        aclient = redis.asyncio.Redis.from_url(settings.redis_url, retry=async_retry, **timeouts)
+        url = settings.redis_url
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=sync_retry)
+        aclient = redis.asyncio.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=async_retry)
         store = RedisLimitStore(client, f"b24vote:{portal_id}:limits:", aclient)
     rate = settings.rate_limit
     return Limiter(
