@@ -28,7 +28,7 @@ from b24vote.storage import people
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
 from b24vote.storage.tables import ballot_answers, ballots, vote_answers, vote_questions, votes
-from tests.helpers.server import free_port
+from tests.helpers.server import BIN, free_port, stop
 
 ENTITY = "Bitrix\\Vote\\Attachment\\ImMessageConnector"
 
@@ -390,3 +390,49 @@ def private_cluster() -> Iterator[PrivateCluster]:
         with suppress(subprocess.CalledProcessError):
             cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class Served:
+    """A ``b24vote serve`` process whose output is read through a pipe (not a file: a file-size limit set on
+    the process must not cut its log)."""
+
+    base: str
+    proc: subprocess.Popen[str]
+    output: list[str]
+
+    @property
+    def log(self) -> str:
+        return "".join(self.output)
+
+
+@contextmanager
+def serve_piped(env: dict[str, str], *extra: str, preexec_fn: Any = None) -> Iterator[Served]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--port", str(port), *extra],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=preexec_fn,
+    )
+    served = Served(f"http://127.0.0.1:{port}", proc, [])
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: served.output.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+
+        def up() -> bool:
+            assert proc.poll() is None, f"server exited early: {served.log}"
+            try:
+                return httpx.get(f"{served.base}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        assert wait_until(up, 30), "server did not start within 30 s"
+        yield served
+    finally:
+        stop(proc)
+        reader.join(timeout=10)
+        proc.stdout.close()
