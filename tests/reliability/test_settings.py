@@ -37,3 +37,15 @@ def test_a_silent_postgres_fails_pings_within_the_timeout() -> None:
             assert time.monotonic() - started < 12
         finally:
             db.dispose()
+
+
+def test_server_limits_defaults_and_values() -> None:
+    found = Settings.from_env({})
+    assert (found.request_timeout, found.max_connections, found.keep_alive) == (30, 1000, 5)
+    changed = Settings.from_env(
+        {"B24VOTE_REQUEST_TIMEOUT": "0.5", "B24VOTE_MAX_CONNECTIONS": "64", "B24VOTE_KEEP_ALIVE": "2"}
+    )
+    assert (changed.request_timeout, changed.max_connections, changed.keep_alive) == (0.5, 64, 2)
+    for name in ("B24VOTE_REQUEST_TIMEOUT", "B24VOTE_MAX_CONNECTIONS", "B24VOTE_KEEP_ALIVE"):
+        with pytest.raises(SettingsError, match=f"^{name}="):
+            Settings.from_env({name: "0"})
