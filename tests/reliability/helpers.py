@@ -29,6 +29,7 @@ from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
 from b24vote.storage.tables import ballot_answers, ballots, vote_answers, vote_questions, votes
 from tests.helpers.server import BIN, free_port, stop
+from tests.helpers.services import require
 
 ENTITY = "Bitrix\\Vote\\Attachment\\ImMessageConnector"
 
@@ -273,7 +274,8 @@ class PrivateRedis:
 
     def start(self) -> None:
         binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed"
+        require("redis-server (a private instance)", None if binary else "the binary is not installed")
+        assert binary is not None
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
@@ -363,7 +365,9 @@ def _as_postgres_user(datadir: Path) -> Any:
 @contextmanager
 def private_cluster() -> Iterator[PrivateCluster]:
     bindir = pg_bin()
-    assert bindir is not None and (bindir / "initdb").exists(), "PostgreSQL server binaries are not installed"
+    found = bindir is not None and (bindir / "initdb").exists()
+    require("PostgreSQL server binaries (a private cluster)", None if found else "initdb/pg_ctl are not installed")
+    assert bindir is not None
     root = Path(tempfile.mkdtemp(prefix="b24vote-pg-"))
     datadir = root / "data"
     datadir.mkdir()
