@@ -82,11 +82,11 @@ class MemoryBroker:
 class RedisBroker:
     """Delivery through a Redis pub/sub channel shared by every b24vote process.
 
-    Redis is not needed to serve calls: the relay subscribes in the background and subscribes again, with a
-    growing pause, whenever the connection is lost (a Redis restart or outage), so a process starts while Redis
-    is down and its pages get other processes' events again once Redis is back. Events published while Redis is
-    away are lost (a page shows them with the next event or on reload); a publish waits at most
-    ``_PUBLISH_TIMEOUT`` seconds.
+    Redis is not needed to serve calls: the relay subscribes in the background, so a process starts while Redis
+    is down, and subscribes again, with a growing pause, until Redis answers. Once subscribed, redis-py restores
+    the subscription itself after a Redis restart; should ``listen`` still fail, the same loop takes over. Events
+    published while Redis is away are lost (a page shows them with the next event or on reload); a publish
+    waits at most ``_PUBLISH_TIMEOUT`` seconds.
     """
 
     def __init__(self, url: str) -> None:

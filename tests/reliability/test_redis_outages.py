@@ -36,6 +36,7 @@ from tests.reliability.helpers import (
 pytestmark = pytest.mark.slow
 
 USERS = 40
+DOWN_SECONDS = 6  # an outage longer than the load needs to show calls go on without Redis
 CALL_BOUND = 15  # the limits' Redis timeout is 2 s and the live publish's 2 s: a call may wait for both, once
 
 
@@ -177,8 +178,9 @@ def test_redis_frozen_then_restarted_under_load(pg_url: str) -> None:
                 seen = ledger.acknowledged
                 assert wait_until(lambda: ledger.acknowledged >= seen + 50, 30)
                 server.stop()  # SIGKILL: the scripts, buckets and subscriptions are gone
-                seen = ledger.acknowledged
+                down_since, seen = time.monotonic(), ledger.acknowledged
                 assert wait_until(lambda: ledger.acknowledged >= seen + 50, 30)  # served without Redis
+                time.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - down_since)))
                 server.start()
                 seen = ledger.acknowledged
                 assert wait_until(lambda: ledger.acknowledged >= seen + 50, 30)
