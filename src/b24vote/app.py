@@ -65,7 +65,7 @@ async def metrics(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     state: AppState = request.app.state.b24
-    if await run_in_threadpool(state.db.ping):
+    if await state.db.ping_async():
         return PlainTextResponse("ready")
     return PlainTextResponse("database unreachable", status_code=503)
 
@@ -149,7 +149,9 @@ def create_app(
     may tune process-wide settings such as the garbage collector (:func:`server_gc`) while it runs.
     """
     settings = settings or Settings.from_env()
-    database = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    database = db or Database(
+        settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, timeout=settings.database_timeout
+    )
     # Always controllable, so that the admin API can move the time every part of the server reads.
     the_clock = ControllableClock.wrap(clock or SystemClock())
     controls = Controls.sized(settings.journal_size)

@@ -58,6 +58,13 @@ def _parse_positive_int(raw: str) -> int:
     return value
 
 
+def _parse_positive_seconds(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
 def _parse_operating_limit(raw: str) -> int | None:
     if raw.strip().lower() == "off":
         return None
@@ -151,6 +158,33 @@ class Settings:
         str(8 * 1024 * 1024),
         _parse_positive_int,
         "Largest request body accepted; larger ones get HTTP 413.",
+    )
+    database_timeout: float = _setting(
+        "B24VOTE_DATABASE_TIMEOUT",
+        "30",
+        _parse_positive_seconds,
+        "PostgreSQL: seconds a REST call's transaction may take (waiting for a connection included) and a new "
+        "connection may take to open; past it the call is answered INTERNAL_SERVER_ERROR and rolled back.",
+    )
+    request_timeout: float = _setting(
+        "B24VOTE_REQUEST_TIMEOUT",
+        "30",
+        _parse_positive_seconds,
+        "`b24vote serve`: seconds a client has to send a whole request (head and body), from connecting or from "
+        "the request's first byte; slower clients get 408 and are disconnected.",
+    )
+    max_connections: int = _setting(
+        "B24VOTE_MAX_CONNECTIONS",
+        "1000",
+        _parse_positive_int,
+        "`b24vote serve`: connections (or requests in progress) one process serves at once; past it new "
+        "requests get uvicorn's plain-text 503 at once instead of waiting for file descriptors to run out.",
+    )
+    keep_alive: int = _setting(
+        "B24VOTE_KEEP_ALIVE",
+        "5",
+        _parse_positive_int,
+        "`b24vote serve`: seconds an idle keep-alive connection is kept open after a response.",
     )
     sqlite_synchronous: str = _setting(
         "B24VOTE_SQLITE_SYNCHRONOUS",

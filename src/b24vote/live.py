@@ -21,6 +21,8 @@ __all__ = ["LiveEvent", "LiveHub", "MemoryBroker", "RedisBroker"]
 log = logging.getLogger("b24vote.live")
 CHANNEL = "b24vote:live"
 _QUEUE_LIMIT = 256
+_PUBLISH_TIMEOUT = 2.0  # seconds a publish (or a connection attempt) may take when Redis does not answer
+_RETRY_FIRST, _RETRY_MAX = 0.1, 5.0  # the relay's pause before subscribing again, doubled each time up to the max
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,30 +80,53 @@ class MemoryBroker:
 
 
 class RedisBroker:
-    """Delivery through a Redis pub/sub channel shared by every b24vote process."""
+    """Delivery through a Redis pub/sub channel shared by every b24vote process.
+
+    Redis is not needed to serve calls: the relay subscribes in the background, so a process starts while Redis
+    is down, and subscribes again, with a growing pause, until Redis answers. Once subscribed, redis-py restores
+    the subscription itself after a Redis restart; should ``listen`` still fail, the same loop takes over. Events
+    published while Redis is away are lost (a page shows them with the next event or on reload); a publish
+    waits at most ``_PUBLISH_TIMEOUT`` seconds.
+    """
 
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis  # imported here: only needed when Redis is configured
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        self._redis = redis.from_url(url)
+        timeout = _PUBLISH_TIMEOUT
+        retry = Retry(NoBackoff(), 1)  # a publish while Redis is down fails at once (see build_limiter)
+        self._redis = redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=retry)
+        # The subscriber waits for messages indefinitely: a read timeout would end every quiet subscription.
+        self._listener = redis.from_url(url, socket_connect_timeout=timeout, health_check_interval=30)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, deliver: Any) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(CHANNEL)
+        self._task = asyncio.create_task(self._relay(deliver))
 
-        async def relay() -> None:
+    async def _relay(self, deliver: Any) -> None:
+        pause = _RETRY_FIRST
+        while True:
+            pubsub = self._listener.pubsub()
             try:
+                await pubsub.subscribe(CHANNEL)
+                if pause > _RETRY_FIRST:
+                    log.warning("live events: subscribed to Redis again")
+                pause = _RETRY_FIRST
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         try:
                             deliver(LiveEvent.decode(message["data"]))
                         except (ValueError, KeyError, TypeError):
                             log.warning("dropped a malformed live event")
+            except Exception as exc:  # Redis unreachable or gone: subscribe again after a pause
+                if pause == _RETRY_FIRST:
+                    log.warning("live events: Redis unreachable (%s); subscribing again until it answers", exc)
             finally:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-        self._task = asyncio.create_task(relay())
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _RETRY_MAX)
 
     async def publish(self, event: LiveEvent) -> None:
         await self._redis.publish(CHANNEL, event.encode())
@@ -112,6 +137,7 @@ class RedisBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._redis.aclose()
+        await self._listener.aclose()
 
 
 @dataclass

@@ -44,7 +44,7 @@ def database(found: Settings) -> Iterator[Database]:
     from b24vote.storage.migrate import migrate
 
     try:
-        db = Database(found.database_url, sqlite_synchronous=found.sqlite_synchronous)
+        db = Database(found.database_url, sqlite_synchronous=found.sqlite_synchronous, timeout=found.database_timeout)
     except ValueError as exc:
         _error("B24VOTE_DATABASE_URL:", str(exc))
         raise typer.Exit(2) from exc

@@ -75,7 +75,9 @@ def serve(
         log_config=log_config(found.log_level),
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http="b24vote.cli.http_protocol:DeadlineProtocol",  # httptools, with B24VOTE_REQUEST_TIMEOUT
+        limit_concurrency=found.max_connections,
+        timeout_keep_alive=found.keep_alive,
         timeout_graceful_shutdown=10,
         proxy_headers=True,
         server_header=False,

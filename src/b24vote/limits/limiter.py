@@ -29,6 +29,14 @@ class Entry:
 _OPEN = Entry(admitted=True, blocked=False)
 
 
+def _let_through(now: float) -> Entry:
+    """A call the store could not check (Redis down): admitted, and with an operating state, so that
+    :meth:`Limiter.record` queues its time for the store's background flush. Without one, ``record`` wrote it
+    at once, on the event loop: each call of a process then waited for Redis's connect timeout in turn while
+    Redis did not answer, and the whole process stalled."""
+    return Entry(admitted=True, blocked=False, before=OperatingState(0.0, int(now + WINDOW_SECONDS)))
+
+
 @dataclass
 class Limiter:
     """The leaky bucket (``burst``/``drain``, None = off) and the operating-time budget (None = off).
@@ -51,7 +59,7 @@ class Limiter:
             return self._entry(*self.store.enter(key, method, now, bucket))
         except Exception:
             log.exception("limit store failed; request let through")
-            return _OPEN
+            return _let_through(now)
 
     async def enter_async(self, key: str, method: str, now: float, *, counted: bool = True) -> Entry:
         """:meth:`enter` awaiting the store, so that the event loop serves other calls meanwhile (:attr:`awaits`)."""
@@ -62,7 +70,7 @@ class Limiter:
             return self._entry(*await self.store.enter_async(key, method, now, bucket))
         except Exception:
             log.exception("limit store failed; request let through")
-            return _OPEN
+            return _let_through(now)
 
     @property
     def awaits(self) -> bool:
@@ -109,11 +117,18 @@ def build_limiter(settings: Settings, portal_id: str) -> Limiter:
     if settings.redis_url:
         import redis  # imported here: only deployments with B24VOTE_REDIS_URL need it
         import redis.asyncio
+        from redis.asyncio.retry import Retry as AsyncRetry
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         from b24vote.limits.redis_store import RedisLimitStore
 
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        aclient = redis.asyncio.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        # One immediate retry (a pooled connection Redis closed meanwhile); redis-py's default of three with
+        # backoff made every call wait ~0.2 s more while Redis was down, for a check that lets it through anyway.
+        sync_retry, async_retry = Retry(NoBackoff(), 1), AsyncRetry(NoBackoff(), 1)
+        url = settings.redis_url
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=sync_retry)
+        aclient = redis.asyncio.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=async_retry)
         store = RedisLimitStore(client, f"b24vote:{portal_id}:limits:", aclient)
     rate = settings.rate_limit
     return Limiter(

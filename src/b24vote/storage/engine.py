@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import mmap
 import os
 import threading
@@ -38,13 +39,18 @@ def normalise_url(raw: str) -> URL:
     return url
 
 
-def _async_engine(url: URL, pool_size: int) -> AsyncEngine:
+def _async_engine(url: URL, pool_size: int, timeout: float) -> AsyncEngine:
     # Imported here: SQLite never needs SQLAlchemy's asyncio layer, and every CLI command would pay for it.
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=_connect_args(timeout))
     _ping_when_idle(engine.sync_engine)
     return engine
+
+
+def _connect_args(timeout: float) -> dict[str, Any]:
+    """libpq's bound on opening a connection (whole seconds, at least 2: libpq treats 1 as 2)."""
+    return {"connect_timeout": max(2, math.ceil(timeout))}
 
 
 # A pooled PostgreSQL connection unused for this long is pinged before it is handed out again.
@@ -86,9 +92,19 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10, remember: bool = True
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "FULL",
+        pool_size: int = 10,
+        remember: bool = True,
+        timeout: float = 30.0,
     ) -> None:
         self.url = normalise_url(url)
+        # PostgreSQL: the longest a transaction of run() may take, waiting for a connection included; and the
+        # bound on opening a connection on either pool. A server that stops answering (frozen, cut off without
+        # a reset) fails calls after this long instead of holding them for ever.
+        self.timeout = timeout
         self.dialect = self.url.get_backend_name()
         # The read model of SQLite's kept readers (raw.Memo); off only to compare against fresh reads in tests.
         self._remember = remember
@@ -96,7 +112,7 @@ class Database:
         # PostgreSQL: REST calls run on psycopg's asyncio mode (see run()); the sync engine serves the CLI,
         # batch commands and streamed reports.
         postgres = self.dialect == "postgresql"
-        self.async_engine: AsyncEngine | None = _async_engine(self.url, pool_size) if postgres else None
+        self.async_engine: AsyncEngine | None = _async_engine(self.url, pool_size, timeout) if postgres else None
         self._writer_lock: AbstractContextManager[Any] = (
             threading.RLock() if self.dialect == "sqlite" else nullcontext()
         )
@@ -119,7 +135,9 @@ class Database:
             )
             _install_sqlite_hooks(engine, synchronous)
             return engine
-        engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+        engine = create_engine(
+            self.url, pool_size=pool_size, max_overflow=pool_size, connect_args=_connect_args(self.timeout)
+        )
         _ping_when_idle(engine)
         return engine
 
@@ -251,7 +269,7 @@ class Database:
             return await asyncio.wrap_future(self._group_writer.submit(work))
         if self.async_engine is None:  # pragma: no cover - every Database is SQLite or PostgreSQL
             raise RuntimeError("unsupported database")
-        async with self.async_engine.connect() as conn:
+        async with asyncio.timeout(self.timeout), self.async_engine.connect() as conn:
             if not write or autocommit:  # a write only when it is one statement, atomic on its own
                 # No BEGIN and no ROLLBACK/COMMIT, two round trips of a read's four or five: PostgreSQL runs each
                 # statement in a snapshot of its own in autocommit, which READ COMMITTED, its default level, does
@@ -265,6 +283,17 @@ class Database:
         """Close the asyncio pool's connections (they belong to the event loop that is ending)."""
         if self.async_engine is not None:
             await self.async_engine.dispose()
+
+    async def ping_async(self) -> bool:
+        """:meth:`ping` from the event loop, answered within :attr:`timeout` on PostgreSQL even when the server
+        does not answer at all."""
+        if self.async_engine is None:
+            return await asyncio.to_thread(self.ping)
+        try:
+            await self.run(lambda conn: conn.execute(text("SELECT 1")), write=False)
+        except Exception:
+            return False
+        return True
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""
