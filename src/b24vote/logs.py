@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-__all__ = ["log_config"]
+from sqlalchemy.exc import OperationalError
+
+__all__ = ["log_config", "log_unhandled"]
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -25,3 +28,13 @@ def log_config(level: str) -> dict[str, Any]:
             "b24vote": {"handlers": ["stderr"], "level": upper, "propagate": False},
         },
     }
+
+
+def log_unhandled(logger: logging.Logger, exc: Exception, where: str) -> None:
+    """An error no method answered: one line when the database or a time-out failed the call (an outage would
+    otherwise print a traceback for every call), the traceback for anything else."""
+    if isinstance(exc, (OperationalError, TimeoutError)):
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        logger.error("%s failed: %s: %s", where, type(exc).__name__, first)
+    else:
+        logger.exception("unhandled error in %s", where)

@@ -132,7 +132,7 @@ def run_machine(database: Database, field_type: int, options: int) -> None:
         def cached_questions_are_the_rows(self) -> None:
             with database.read() as conn:
                 for vote_id, version in conn.execute(select(votes.c.id, votes.c.version)).all():
-                    cached = questions.QUESTIONS.get((vote_id, version))
+                    cached = questions.QUESTIONS.get(vote_id, version)
                     if cached is not None:
                         assert (version, cached) == questions.versioned_questions(conn, [vote_id])[vote_id]
 

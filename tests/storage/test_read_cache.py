@@ -80,9 +80,9 @@ def test_rows_changed_without_a_new_version_are_a_miss_only_when_the_version_mov
     call(app_client, portal, "vote.AttachedVote.get", attachId=poll.attach_id)
     with db.write() as conn:
         conn.execute(update(votes).where(votes.c.id == poll.vote_id).values(version=polls.new_version()))
-    assert questions.QUESTIONS.get((poll.vote_id, _version(db, poll.vote_id))) is None
+    assert questions.QUESTIONS.get(poll.vote_id, _version(db, poll.vote_id)) is None
     call(app_client, portal, "vote.AttachedVote.get", attachId=poll.attach_id)
-    assert questions.QUESTIONS.get((poll.vote_id, _version(db, poll.vote_id))) is not None
+    assert questions.QUESTIONS.get(poll.vote_id, _version(db, poll.vote_id)) is not None
 
 
 def test_the_event_loops_reader_connection_goes_back_to_the_pool_on_shutdown(
@@ -113,4 +113,4 @@ def test_a_poll_carries_the_version_its_questions_were_read_under(
         assert loaded.poll.version == _version(db, poll.vote_id) != first_version and counted == 1
     else:  # SQLite: one snapshot for the whole read transaction
         assert loaded.poll.version == first_version and counted == 0
-    assert questions.QUESTIONS.get((poll.vote_id, loaded.poll.version)) == loaded.poll.questions
+    assert questions.QUESTIONS.get(poll.vote_id, loaded.poll.version) == loaded.poll.questions

@@ -103,21 +103,22 @@ def _question(ctx: CallContext, attach_id: int, question: Question, touched: Tou
     }
 
 
-# QUESTIONS as a read renders them, by (attach id, vote id, version, time zone); never mutated once stored.
-_RENDERED: BoundedCache[tuple[int, int, int, tzinfo], dict[str, Any] | list[Any]] = BoundedCache(limit=10_000)
+# QUESTIONS as a read renders them, by (attach id, vote id, time zone) at the poll's version; never mutated once
+# stored.
+_RENDERED: BoundedCache[tuple[int, int, tzinfo], dict[str, Any] | list[Any]] = BoundedCache(limit=10_000)
 
 
 def _questions(ctx: CallContext, target: AttachedPoll, touched: Touched) -> dict[str, Any] | list[Any]:
     poll, attach_id = target.poll, target.attach.id
     fresh = poll.version != 0 and not touched.questions and not touched.answers  # 0: written outside b24vote
-    key = (attach_id, poll.id, poll.version, ctx.tz)
-    if fresh and (found := _RENDERED.get(key)) is not None:
+    key = (attach_id, poll.id, ctx.tz)
+    if fresh and (found := _RENDERED.get(key, poll.version)) is not None:
         return found
     rendered: dict[str, Any] | list[Any] = {
         str(q.id): _question(ctx, attach_id, q, touched) for q in poll.questions
     } or []
     if fresh:
-        _RENDERED.put(key, rendered)
+        _RENDERED.put(key, poll.version, rendered)
     return rendered
 
 

@@ -22,8 +22,8 @@ __all__ = ["QUESTIONS", "Versioned", "questions_of", "remember_questions", "vers
 
 Versioned: TypeAlias = dict[int, tuple[int, tuple[Question, ...]]]  # vote id → (version, questions)
 
-# Questions of a poll by (vote id, version).
-QUESTIONS: BoundedCache[tuple[int, int], tuple[Question, ...]] = BoundedCache(limit=10_000)
+# Questions of a poll by vote id, at the version read last.
+QUESTIONS: BoundedCache[int, tuple[Question, ...]] = BoundedCache(limit=10_000)
 
 _QUESTIONS = PreparedIn(
     lambda names: (
@@ -91,7 +91,7 @@ def versioned_questions(conn: Connection, vote_ids: Sequence[int]) -> Versioned:
 def remember_questions(vote_id: int, version: int, questions: tuple[Question, ...]) -> None:
     """Cache questions known to be a poll's rows under ``version`` (a vote that wrote both: see polls.count)."""
     if version != 0:
-        QUESTIONS.put((vote_id, version), questions)
+        QUESTIONS.put(vote_id, version, questions)
 
 
 def questions_of(conn: Connection, wanted: dict[int, int]) -> Versioned:
@@ -99,7 +99,7 @@ def questions_of(conn: Connection, wanted: dict[int, int]) -> Versioned:
     found: Versioned = {}
     missing = []
     for vote_id, version in wanted.items():
-        hit = QUESTIONS.get((vote_id, version))
+        hit = QUESTIONS.get(vote_id, version)
         if hit is None:
             missing.append(vote_id)
         else:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from b24vote.errors import B24Error, ErrorCode, PlatformError
 from b24vote.live import LiveEvent
+from b24vote.logs import log_unhandled
 from b24vote.methods.batch import (
     MAX_COMMANDS,
     commands,
@@ -116,8 +117,8 @@ async def run_batch(
             await _run_one(state, creds, call, results, key, params.get("auth_connector"))
         except B24Error as exc:
             results.maps["error"][key] = _error_body(exc)
-        except Exception:
-            log.exception("unhandled error in batch command %s", key)
+        except Exception as exc:
+            log_unhandled(log, exc, f"batch command {key}")
             results.maps["error"][key] = PlatformError(ErrorCode.INTERNAL_SERVER_ERROR).body()
         if key in results.maps["error"] and halt:
             break

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
 from b24vote.errors import B24Error, ErrorCode, PlatformError
+from b24vote.logs import log_unhandled
 from b24vote.methods.registry import FileResult, Page
 from b24vote.transport.auth import Credentials
 from b24vote.transport.batch import run_batch
@@ -210,8 +211,8 @@ class RestEndpoint:
                 app.state.metrics.limit_rejections.labels(exc.code).inc()
             await _respond_error(send, exc, fmt)
             return
-        except Exception:
-            log.exception("unhandled error in %s", path.split("/")[-1])
+        except Exception as exc:
+            log_unhandled(log, exc, path.split("/")[-1])
             await _respond_error(send, PlatformError(ErrorCode.INTERNAL_SERVER_ERROR), fmt)
             return
         if outcome.method.name == "vote.AttachedVote.vote" and isinstance(outcome.value, dict):
