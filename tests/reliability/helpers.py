@@ -178,7 +178,9 @@ def load(
 ) -> Iterator[Running]:
     """Votes and recalls from ``threads`` clients in the background while the block runs (at most ``calls``
     calls and ``seconds``); set the yielded event, or leave the block, to stop them. The last ``spare`` voters
-    are left out, for the test's own calls."""
+    are left out, for the test's own calls. A test that waits for progress after a fault must give a budget the
+    server cannot spend before then (a faster server ran a 3,000-call budget dry mid-test): leave the block to end
+    the load, and let ``seconds`` be the bound."""
     stop = threading.Event()
     deadline = time.monotonic() + seconds
     uids = list(world.hooks)[: len(world.hooks) - spare]

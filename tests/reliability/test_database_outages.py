@@ -64,7 +64,7 @@ def test_connections_killed_mid_load() -> None:
             world.make_poll(base)
             ledger = Ledger()
             killed = 0
-            with load([base], world, ledger, calls=3000, seconds=40):
+            with load([base], world, ledger, calls=100_000, seconds=90):
                 wait_until(lambda: ledger.acknowledged >= 100, 20)
                 for _ in range(5):
                     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
@@ -104,7 +104,7 @@ def test_postgres_restarted_under_load(cluster: PrivateCluster) -> None:
     with running_server(_env(url)) as (base, proc):
         world.make_poll(base)
         ledger = Ledger()
-        with load([base], world, ledger, calls=3000, seconds=50):
+        with load([base], world, ledger, calls=100_000, seconds=120):
             wait_until(lambda: ledger.acknowledged >= 100, 20)
             cluster.stop("immediate")
             down = Ledger()

@@ -165,7 +165,7 @@ def test_redis_frozen_then_restarted_under_load(pg_url: str) -> None:
             reader = Reader(_result_url(base_b, world))
             assert _relayed(world, base_a, reader, 10)
             ledger = Ledger()
-            with load([base_a, base_b], world, ledger, threads=8, calls=3000, seconds=60):
+            with load([base_a, base_b], world, ledger, threads=8, calls=100_000, seconds=150):
                 assert wait_until(lambda: ledger.acknowledged >= 100, 20)
                 assert server.proc is not None
                 os.kill(server.proc.pid, signal.SIGSTOP)

@@ -1,17 +1,20 @@
 """Stopping and restarting under load: SIGTERM of a serving process, SIGHUP of `serve --workers 2`.
 
-On SQLite REST writes wait in the group-commit queue; a process asked to stop must commit what it acknowledges
-and acknowledge nothing it did not commit. Each client's ledger is checked against the rows afterwards.
+On SQLite REST writes wait in the group-commit queue; on PostgreSQL a vote is one autocommitted statement; either way
+a process asked to stop must commit what it acknowledges and acknowledge nothing it did not commit. Each client's
+ledger is checked against the rows afterwards. Both run on both backends (PostgreSQL: a database of the test's own).
 """
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.server import base_env, running_server, server_log
+from tests.helpers.services import fresh_pg_database
 from tests.reliability.helpers import Ledger, check_database, load, make_world, wait_until
 
 pytestmark = pytest.mark.slow
@@ -25,10 +28,18 @@ def _env(url: str) -> dict[str, str]:
     return base_env(B24VOTE_DATABASE_URL=url, B24VOTE_RATE_LIMIT="off", B24VOTE_SECRET_KEY="shutdown")
 
 
-def test_sigterm_under_load_acknowledges_only_what_it_committed(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/b24vote.db"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/b24vote.db"
+        return
+    with fresh_pg_database() as pg_url:
+        yield pg_url
+
+
+def test_sigterm_under_load_acknowledges_only_what_it_committed(url: str) -> None:
     world = make_world(url, USERS)
-    env = {**_env(url), "B24VOTE_SQLITE_SYNCHRONOUS": "FULL"}  # every acknowledged vote on disk
+    env = {**_env(url), "B24VOTE_SQLITE_SYNCHRONOUS": "FULL"}  # SQLite: every acknowledged vote on disk
     with running_server(env) as (base, proc):
         world.make_poll(base)
         ledger = Ledger()
@@ -46,13 +57,12 @@ def test_sigterm_under_load_acknowledges_only_what_it_committed(tmp_path: Path) 
     check_database(url, world, ledger)
 
 
-def test_sighup_restarts_workers_under_load_and_loses_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/b24vote.db"
+def test_sighup_restarts_workers_under_load_and_loses_nothing(url: str) -> None:
     world = make_world(url, USERS)
     with running_server(_env(url), "--workers", "2") as (base, proc):
         world.make_poll(base)
         ledger = Ledger()
-        with load([base], world, ledger, threads=8, calls=5000, seconds=60):
+        with load([base], world, ledger, threads=8, calls=100_000, seconds=180):
             assert wait_until(lambda: ledger.acknowledged >= 200, 30)
             for turn in (1, 2):
                 started = ledger.acknowledged
