@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from b24pysdk import BitrixApp, BitrixToken, BitrixWebhook, Client
+from b24pysdk import BitrixWebhook, Client
 from b24pysdk.api.requesters.bitrix_oauth_requester import BitrixOAuthRequester
 from b24pysdk.errors import (
     BitrixAPIBadRequest,
@@ -25,6 +25,7 @@ from b24pysdk.errors import (
 from b24pysdk.errors.oauth import BitrixOAuthInvalidGrant, BitrixOAuthNoAuthFound
 
 from tests.clients.conftest import CONNECTOR, Crowd, Live, OAuthApp, count_status
+from tests.clients.pysdk import oauth_token
 from tests.helpers.events import local_handler
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("trust_ca")]
@@ -174,19 +175,6 @@ def oauth_server(live: Live, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     """Point the SDK's OAuth server at b24vote, as docs/clients.md tells users to (a class attribute)."""
     monkeypatch.setattr(BitrixOAuthRequester, "_OAUTH_TOKEN_URL", f"{live.base}/oauth/token/")
     yield live
-
-
-def oauth_token(live: Live, app: OAuthApp, user: int = 1) -> BitrixToken:
-    """A BitrixToken from ``b24vote token issue``, built from the reply's own fields."""
-    reply = live.issue_token(app, user)
-    return BitrixToken(
-        domain=reply["domain"],
-        auth_token=reply["access_token"],
-        refresh_token=reply["refresh_token"],
-        expires=datetime.fromtimestamp(reply["expires"], UTC),
-        expires_in=reply["expires_in"],
-        bitrix_app=BitrixApp(client_id=app.client_id, client_secret=app.client_secret),
-    )
 
 
 def test_oauth_calls_and_batch_with_an_issued_token(oauth_server: Live) -> None:

@@ -7,13 +7,13 @@ The server retries a failed delivery 60 seconds later (``B24VOTE_EVENT_RETRIES=6
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from b24pysdk import BitrixApp, BitrixToken, Client
+from b24pysdk import BitrixToken, Client
 
 from tests.clients.conftest import Live, Tls, live_server
+from tests.clients.pysdk import oauth_token
 from tests.helpers.events import local_handler
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("trust_ca")]
@@ -28,16 +28,7 @@ def retrying(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
 
 def app_token(live: Live, name: str) -> BitrixToken:
     """A new application's token for the administrator (user 1), from ``b24vote token issue``."""
-    app = live.new_app(name)
-    reply = live.issue_token(app, 1)
-    return BitrixToken(
-        domain=reply["domain"],
-        auth_token=reply["access_token"],
-        refresh_token=reply["refresh_token"],
-        expires=datetime.fromtimestamp(reply["expires"], UTC),
-        expires_in=reply["expires_in"],
-        bitrix_app=BitrixApp(client_id=app.client_id, client_secret=app.client_secret),
-    )
+    return oauth_token(live, live.new_app(name), 1)
 
 
 def test_a_failed_delivery_is_retried_when_the_test_moves_the_clock(retrying: Live) -> None:
