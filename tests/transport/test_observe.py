@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from prometheus_client import generate_latest
+from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from b24vote.app import create_app
@@ -14,6 +15,7 @@ from b24vote.clock import FrozenClock
 from b24vote.config import RateLimit, Settings
 from b24vote.live import LiveEvent, LiveHub
 from b24vote.storage.engine import Database
+from b24vote.storage.tables import users
 from b24vote.transport.observe import Metrics, mask_path, mask_query
 from tests.conftest import Portal
 from tests.helpers.votes import cast, send_poll
@@ -133,6 +135,29 @@ def test_votes_publish_live_events_directly_and_in_batch(app_client: TestClient,
     assert broker.published[2].params["COUNTER"] == 2
     text = app_client.get("/metrics").text
     assert "b24vote_votes_total 1.0" in text  # the direct call; batch commands count as batch
+
+
+def test_the_voting_event_names_the_voter_as_they_are_now(app_client: TestClient, portal: Portal, db: Database) -> None:
+    """A public poll's ``voting`` event names the voter from authentication's read: renamed from another connection
+    (the CLI), the next vote's event carries the new name."""
+    broker = RecordingBroker()
+    app_client.app.state.b24.live = LiveHub(broker)  # type: ignore[attr-defined]
+    poll = send_poll(app_client, portal)  # public, re-voting allowed
+    cast(app_client, portal, poll, poll.answer_ids[0])
+    assert broker.published[0].params["user"] == {
+        "ID": portal.admin,
+        "NAME": "Anna Admin",
+        "IMAGE": None,
+        "WORK_POSITION": "Administrator",
+    }
+    with db.write() as conn:
+        conn.execute(update(users).where(users.c.id == portal.admin).values(name="Anya", work_position="Lead"))
+    cast(app_client, portal, poll, poll.answer_ids[1])
+    assert broker.published[2].name == "voting"
+    assert (broker.published[2].params["user"]["NAME"], broker.published[2].params["user"]["WORK_POSITION"]) == (
+        "Anya Admin",
+        "Lead",
+    )
 
 
 def test_limit_rejections_are_counted(settings: Settings, db: Database, clock: FrozenClock, portal: Portal) -> None:

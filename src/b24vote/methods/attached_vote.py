@@ -71,8 +71,14 @@ def _voting_event(ctx: CallContext, target: AttachedPoll, ballot: UserBallot | N
 
 
 def _voter(ctx: CallContext, target: AttachedPoll) -> User | None:
-    """The caller as the ``voting`` event of a public poll names them."""
-    return people.get_user(ctx.conn, ctx.caller.user_id) if target.poll.anonymity == Anonymity.PUBLICLY else None
+    """The caller as the ``voting`` event of a public poll names them (as authentication read them, in this call
+    or, on SQLite's read model, since the last commit anywhere)."""
+    if target.poll.anonymity != Anonymity.PUBLICLY:
+        return None
+    known = ctx.caller.user
+    if known is not None and known.id == ctx.caller.user_id:
+        return known
+    return people.get_user(ctx.conn, ctx.caller.user_id)
 
 
 @registry.add("vote.AttachedVote.get", scope="vote")

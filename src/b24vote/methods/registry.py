@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from b24vote.domain.people import User
 from b24vote.live import LiveEvent
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ class Caller:
     scopes: frozenset[str]
     kind: str  # "webhook" | "oauth"
     credential_id: int
+    # The acting user as authentication read them (None for a signed reader): a vote on a public poll names them.
+    user: User | None = field(default=None, compare=False)
 
     @property
     def limit_key(self) -> str:

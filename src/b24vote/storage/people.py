@@ -19,6 +19,7 @@ from b24vote.storage.raw import Prepared, PreparedIn, utc
 from b24vote.storage.tables import chat_members, chats, messages, settings_kv, users, webhooks
 
 __all__ = [
+    "USER_COLUMNS",
     "add_chat",
     "add_members",
     "add_message",
@@ -36,6 +37,7 @@ __all__ = [
     "is_member",
     "remove_member",
     "set_chat_owner",
+    "user_from_row",
 ]
 
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
@@ -98,11 +100,17 @@ _USER_COLUMNS = (
     users.c.active,
     users.c.date_register,
 )
+USER_COLUMNS = _USER_COLUMNS  # what a statement selects so that user_from_row can read its user
 _USER = Prepared(select(*_USER_COLUMNS).where(users.c.id == bindparam("user_id")))  # every vote names its voter
 # Pages of voters (getAnswerVoted, getWithVoted, the results page): one prepared form per page length.
 _USERS = PreparedIn(
     lambda names: select(*_USER_COLUMNS).where(users.c.id.in_([bindparam(n) for n in names])), limit=500
 )
+
+
+def user_from_row(row: Sequence[Any]) -> User:
+    """A User from the :data:`USER_COLUMNS` of a row (another table's columns may come before them)."""
+    return _user(row[-len(_USER_COLUMNS) :])
 
 
 def _user(row: Sequence[Any]) -> User:

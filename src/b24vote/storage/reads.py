@@ -14,7 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select
 
+from b24vote.domain.people import User
 from b24vote.domain.polls import AttachedPoll, Message
+from b24vote.storage.people import USER_COLUMNS, user_from_row
 from b24vote.storage.questions import Versioned, questions_of
 from b24vote.storage.raw import Prepared, PreparedIn, remembered
 from b24vote.storage.rows import ATTACH_COLUMNS, POLL_COLUMNS, POLL_VERSION, attach_from, poll_from
@@ -122,8 +124,9 @@ def load_by_entities(
     return found
 
 
+# The user comes along: a vote on a public poll names its voter, and this read is one the call makes anyway.
 _WEBHOOKS = Prepared(
-    select(webhooks.c.id, webhooks.c.code_hash, webhooks.c.scopes, users.c.active)
+    select(webhooks.c.id, webhooks.c.code_hash, webhooks.c.scopes, *USER_COLUMNS)
     .select_from(webhooks.join(users, users.c.id == webhooks.c.user_id))
     .where(webhooks.c.user_id == bindparam("user_id"), webhooks.c.active.is_(True))
 )
@@ -131,14 +134,18 @@ _WEBHOOKS = Prepared(
 
 @dataclass(frozen=True, slots=True)
 class WebhookRow:
-    """An active webhook of a user, and whether that user is active."""
+    """An active webhook of a user, and that user."""
 
     id: int
     code_hash: str
     scopes: str
-    user_active: bool
+    user: User
+
+    @property
+    def user_active(self) -> bool:
+        return self.user.active
 
 
 def webhooks_of(conn: Connection, user_id: int) -> list[WebhookRow]:
     """The active webhooks of a user, with whether the user is active, in one query."""
-    return [WebhookRow(r[0], r[1], r[2], bool(r[3])) for r in _WEBHOOKS.rows(conn, user_id=user_id)]
+    return [WebhookRow(r[0], r[1], r[2], user_from_row(r)) for r in _WEBHOOKS.rows(conn, user_id=user_id)]

@@ -50,7 +50,7 @@ def _token_caller(conn: Connection, token: str, now: datetime) -> Caller:
     user = people.get_user(conn, grant.user_id)
     if user is None or not user.active:
         raise PlatformError(ErrorCode.AUTHORIZATION_ERROR)
-    return Caller(user_id=grant.user_id, scopes=grant.scopes, kind="oauth", credential_id=grant.app_id)
+    return Caller(user_id=grant.user_id, scopes=grant.scopes, kind="oauth", credential_id=grant.app_id, user=user)
 
 
 def _webhook_caller(conn: Connection, user_part: str, code: str) -> Caller:
@@ -72,7 +72,8 @@ def _webhook_lookup(conn: Connection, user_id: int, wanted: str) -> Caller | Non
             found = row
     if found is None or not found.user_active:
         return None
-    return Caller(user_id=user_id, scopes=_scopes(found.scopes), kind="webhook", credential_id=found.id)
+    scopes = _scopes(found.scopes)
+    return Caller(user_id=user_id, scopes=scopes, kind="webhook", credential_id=found.id, user=found.user)
 
 
 @functools.lru_cache(maxsize=1024)
