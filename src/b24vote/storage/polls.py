@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from b24vote.domain import polls as domain
 from b24vote.domain.poll_data import NewPoll
 from b24vote.domain.polls import Attach, BallotChoice, Poll, UserBallot
-from b24vote.storage.ballots import BallotRows, ballot_of, lock_voter, remove_ballot, store_ballot
+from b24vote.storage.ballots import BallotRows, ballot_of, remove_ballot, store_ballot
 from b24vote.storage.questions import questions_of, remember_questions
 from b24vote.storage.raw import Prepared
 from b24vote.storage.rows import ATTACH_COLUMNS, POLL_COLUMNS, POLL_VERSION, attach_from, poll_from
@@ -286,7 +286,7 @@ def cast_ballot(conn: Connection, now: datetime, poll: Poll, user_id: int, chose
     visible = not poll.anonymous
     if conn.dialect.name == "postgresql":
         return _cast_on_server(conn, now, poll, user_id, chosen, visible)
-    lock_voter(conn, poll.id, user_id)
+    # SQLite: the write transaction (BEGIN IMMEDIATE) is the voter's lock; ballots.lock_voter is PostgreSQL's.
     existing = ballot_of(conn, poll.id, user_id)
     if existing is not None and not poll.revote_allowed:
         return None
