@@ -30,6 +30,11 @@ class BoundedCache(Generic[K, V]):
         found = self._found.get(key)
         return found[1] if found is not None and found[0] == version else None
 
+    def version_of(self, key: K) -> int | None:
+        """The version of ``key`` kept, if any."""
+        found = self._found.get(key)
+        return found[0] if found is not None else None
+
     def put(self, key: K, version: int, value: V) -> None:
         """Keep ``value`` as the content of ``key`` at ``version``, in place of any other version of it."""
         with self._lock:

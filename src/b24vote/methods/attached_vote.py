@@ -81,7 +81,7 @@ def _voter(ctx: CallContext, target: AttachedPoll) -> User | None:
     return people.get_user(ctx.conn, ctx.caller.user_id)
 
 
-@registry.add("vote.AttachedVote.get", scope="vote")
+@registry.add("vote.AttachedVote.get", scope="vote", ahead="poll+ballot")
 def get(ctx: CallContext, params: Params) -> dict[str, Any]:
     target = resolve_readable(ctx, params, signed_grants_read=True)
     return {"attach": format_attach(ctx, target, ballot=_caller_ballot(ctx, target))}
@@ -185,7 +185,7 @@ def _ballot(params: Params) -> dict[str, Any]:
     return {str(k): v for k, v in raw.items()}
 
 
-@registry.add("vote.AttachedVote.vote", scope="vote", write=True, one_statement=True)
+@registry.add("vote.AttachedVote.vote", scope="vote", write=True, one_statement=True, ahead="poll")
 def vote(ctx: CallContext, params: Params) -> dict[str, Any] | list[Any]:
     require_payload(params)
     raw_ballot = _ballot(params)

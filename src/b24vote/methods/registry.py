@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection
 
@@ -82,6 +82,9 @@ class FileResult:
 Handler = Callable[["CallContext", "Params"], Any]
 
 
+Ahead = Literal["", "poll", "poll+ballot"]
+
+
 @dataclass(frozen=True, slots=True)
 class Method:
     """One REST method."""
@@ -94,6 +97,9 @@ class Method:
     # Its writes are one statement (the vote's ``b24vote_cast``): on PostgreSQL it may run in autocommit, so the
     # rows that statement locks are held while it runs, not until the process gets round to a COMMIT.
     one_statement: bool = False
+    # What the call reads that can be read before it runs, in one round trip on PostgreSQL (storage/ahead.py):
+    # "poll" — the attach its parameters name with its poll and questions; "poll+ballot" — and the caller's ballot.
+    ahead: Ahead = ""
 
 
 class Registry:
@@ -110,12 +116,13 @@ class Registry:
         write: bool = False,
         batchable: bool = True,
         one_statement: bool = False,
+        ahead: Ahead = "",
     ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
             key = name.lower()
             if key in self._methods:
                 raise ValueError(f"method {name} registered twice")
-            self._methods[key] = Method(name, scope, handler, write, batchable, one_statement)
+            self._methods[key] = Method(name, scope, handler, write, batchable, one_statement, ahead)
             return handler
 
         return decorate

@@ -20,6 +20,7 @@ __all__ = [
     "can_edit",
     "can_read",
     "int_value",
+    "named_attach",
     "require_payload",
     "resolve",
     "resolve_readable",
@@ -47,23 +48,31 @@ def _string(value: Any) -> str | None:
     return None
 
 
-def _find(ctx: CallContext, params: Params) -> tuple[AttachedPoll | None, bool]:
-    """The named poll, if any, and whether a signed id named it."""
-    viewer = ctx.caller.user_id
+def named_attach(params: Params, secret_key: str) -> tuple[reads.Named | None, bool]:
+    """How the parameters name a poll, and whether a signed id names it: None for a signed id that fails its check.
+
+    Raises the binder's error when no set of parameters names one.
+    """
     attach_id = int_value(params.raw("attachId"))
     if attach_id is not None:
-        return reads.load_by_attach_id(ctx.conn, attach_id, viewer), False
+        return reads.by_attach_id(attach_id), False
     module, entity_type = _string(params.raw("moduleId")), _string(params.raw("entityType"))
     entity_id = int_value(params.raw("entityId"))
     if module is not None and entity_type is not None and entity_id is not None:
-        return reads.load_by_entity(ctx.conn, module, entity_type, entity_id, viewer), False
+        return reads.by_entity(module, entity_type, entity_id), False
     signed = _string(params.raw("signedAttachId"))
     if signed is not None:
         if "." in signed:
-            unsigned = unsign_attach(signed, ctx.secret_key)
-            return (reads.load_by_attach_id(ctx.conn, unsigned, viewer) if unsigned is not None else None), True
-        return reads.load_by_uid(ctx.conn, signed, viewer), True
+            unsigned = unsign_attach(signed, secret_key)
+            return (reads.by_attach_id(unsigned) if unsigned is not None else None), True
+        return reads.by_uid(signed), True
     raise MethodError(100, texts.NO_PAYLOAD)
+
+
+def _find(ctx: CallContext, params: Params) -> tuple[AttachedPoll | None, bool]:
+    """The named poll, if any, and whether a signed id named it."""
+    named, via_signed = named_attach(params, ctx.secret_key)
+    return (reads.load(ctx.conn, named, ctx.caller.user_id) if named is not None else None), via_signed
 
 
 def _has_payload(params: Params) -> bool:

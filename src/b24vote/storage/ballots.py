@@ -10,16 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Integer, Select, and_, bindparam, delete, func, insert, select
 
 from b24vote.domain.polls import BallotChoice, UserBallot
 from b24vote.storage.raw import Prepared, PreparedIn
 from b24vote.storage.tables import ballot_answers, ballot_questions, ballots
 
 __all__ = [
+    "BALLOT_ROWS",
     "BallotRows",
     "ballot_of",
+    "ballots_from",
     "ballots_of",
+    "ballots_select",
     "lock_voter",
     "remove_ballot",
     "store_ballot",
@@ -121,8 +124,10 @@ def store_ballot(
     return ballot, BallotRows(frozenset(chosen), frozenset(a for answers in chosen.values() for a in answers))
 
 
-_BALLOTS = PreparedIn(
-    lambda names: (
+def ballots_select(which: ColumnElement[bool]) -> Select[Any]:
+    """The rows of the ballots ``which`` picks (a condition on ``ballots``): one per choice, by choice id; a ballot
+    without choices gives one row with the choice columns null."""
+    return (
         select(
             ballots.c.vote_id,
             ballots.c.id.label("ballot_id"),
@@ -133,8 +138,14 @@ _BALLOTS = PreparedIn(
             ballot_answers.c.message,
         )
         .select_from(ballots.outerjoin(ballot_answers, ballot_answers.c.ballot_id == ballots.c.id))
-        .where(ballots.c.vote_id.in_([bindparam(name) for name in names]), ballots.c.user_id == bindparam("user_id"))
+        .where(which)
         .order_by(ballot_answers.c.id)
+    )
+
+
+BALLOT_ROWS = PreparedIn(
+    lambda names: ballots_select(
+        and_(ballots.c.vote_id.in_([bindparam(name) for name in names]), ballots.c.user_id == bindparam("user_id"))
     )
 )
 
@@ -142,7 +153,7 @@ _BALLOTS = PreparedIn(
 def ballots_of(conn: Connection, vote_ids: Sequence[int], user_id: int) -> dict[int, UserBallot]:
     """The user's ballots on these polls, keyed by vote id."""
     found: dict[int, UserBallot] = {}
-    _ballots_from(found, _BALLOTS.rows(conn, vote_ids, user_id=user_id))
+    ballots_from(found, BALLOT_ROWS.rows(conn, vote_ids, user_id=user_id))
     return found
 
 
@@ -151,8 +162,8 @@ def ballot_of(conn: Connection, vote_id: int, user_id: int) -> UserBallot | None
     return ballots_of(conn, (vote_id,), user_id).get(vote_id)
 
 
-def _ballots_from(found: dict[int, UserBallot], rows: Iterable[Sequence[Any]]) -> None:
-    """Ballots from _BALLOTS rows into ``found``, by vote id."""
+def ballots_from(found: dict[int, UserBallot], rows: Iterable[Sequence[Any]]) -> None:
+    """Ballots from BALLOT_ROWS rows into ``found``, by vote id."""
     for vote_id, ballot_id, choice_id, ballot_question_id, question_id, answer_id, message in rows:
         ballot = found.setdefault(vote_id, UserBallot(event_id=ballot_id))
         if choice_id is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DisconnectionError
@@ -41,8 +42,10 @@ def normalise_url(raw: str) -> URL:
 
 def _async_engine(url: URL, pool_size: int, timeout: float) -> AsyncEngine:
     # Imported here: SQLite never needs SQLAlchemy's asyncio layer, and every CLI command would pay for it.
+    from psycopg.types.json import set_json_loads
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    set_json_loads(orjson.loads)  # the JSON a statement returns (storage/ahead.py, b24vote_cast): the fast codec
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=_connect_args(timeout))
     _ping_when_idle(engine.sync_engine)
     return engine

@@ -11,22 +11,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 
 from b24vote.cache import BoundedCache
 from b24vote.domain.polls import Answer, Question
 from b24vote.storage.raw import PreparedIn, utc
 from b24vote.storage.tables import vote_answers, vote_questions, votes
 
-__all__ = ["QUESTIONS", "Versioned", "questions_of", "remember_questions", "versioned_questions"]
+__all__ = [
+    "QUESTIONS",
+    "QUESTIONS_ORDER",
+    "QUESTIONS_ROWS",
+    "Versioned",
+    "questions_of",
+    "questions_select",
+    "remember_questions",
+    "versioned_questions",
+]
 
 Versioned: TypeAlias = dict[int, tuple[int, tuple[Question, ...]]]  # vote id → (version, questions)
 
 # Questions of a poll by vote id, at the version read last.
 QUESTIONS: BoundedCache[int, tuple[Question, ...]] = BoundedCache(limit=10_000)
 
-_QUESTIONS = PreparedIn(
-    lambda names: (
+
+def questions_select(which: ColumnElement[bool]) -> Select[Any]:
+    """The questions and answers of the polls ``which`` picks (a condition on ``votes``), with each poll's version,
+    in the order a poll lists them: one row per answer (a question without answers: one row, answer columns null).
+    """
+    return (
         select(
             votes.c.version,
             vote_questions.c.vote_id,
@@ -49,16 +62,19 @@ _QUESTIONS = PreparedIn(
                 vote_answers, vote_answers.c.question_id == vote_questions.c.id
             )
         )
-        .where(votes.c.id.in_([bindparam(name) for name in names]))
-        .order_by(
-            vote_questions.c.vote_id,
-            vote_questions.c.c_sort,
-            vote_questions.c.id,
-            vote_answers.c.c_sort,
-            vote_answers.c.id,
-        )
+        .where(which)
+        .order_by(*QUESTIONS_ORDER)
     )
+
+
+QUESTIONS_ORDER = (
+    vote_questions.c.vote_id,
+    vote_questions.c.c_sort,
+    vote_questions.c.id,
+    vote_answers.c.c_sort,
+    vote_answers.c.id,
 )
+QUESTIONS_ROWS = PreparedIn(lambda names: questions_select(votes.c.id.in_([bindparam(name) for name in names])))
 
 
 def versioned_questions(conn: Connection, vote_ids: Sequence[int]) -> Versioned:
@@ -71,7 +87,7 @@ def versioned_questions(conn: Connection, vote_ids: Sequence[int]) -> Versioned:
     versions: dict[int, int] = {}
     current: list[Answer] = []
     last: Sequence[Any] | None = None
-    for row in _QUESTIONS.rows(conn, vote_ids):
+    for row in QUESTIONS_ROWS.rows(conn, vote_ids):
         version, vote_id, question_id, answer_id = row[0], row[1], row[2], row[9]
         versions[vote_id] = version
         if last is None or question_id != last[2]:
@@ -110,7 +126,7 @@ def questions_of(conn: Connection, wanted: dict[int, int]) -> Versioned:
 
 
 def _question(row: Sequence[Any], answers: list[Answer]) -> Question:
-    """A question from a _QUESTIONS row: (version, vote_id, id, c_sort, question, field_type, required,
+    """A question from a QUESTIONS_ROWS row: (version, vote_id, id, c_sort, question, field_type, required,
     counter, timestamp_x, …)."""
     return Question(
         id=row[2],

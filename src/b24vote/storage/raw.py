@@ -17,7 +17,6 @@ cannot serve, so a ``get`` whose poll and caller did not change runs no statemen
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
@@ -100,28 +99,33 @@ class Memo:
         kept: T = found
         return kept
 
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        """Keep ``value`` as what the read of ``key`` returns (rows read ahead by a statement of their own)."""
+        self._rows[key] = value
+
     def clear(self) -> None:
         self._rows.clear()
         self.stamp = None
         self.header = None
 
 
-_remembered = threading.local()
+# The memo each connection reads through, by connection: PostgreSQL's calls interleave on one thread (greenlets
+# of the event loop), so a thread-local slot would hand one call's memo to another's statements.
+_remembered: dict[Connection, Memo] = {}
 
 
 @contextmanager
 def remembering(conn: Connection, memo: Memo) -> Iterator[None]:
-    """Within the block, SELECTs on ``conn`` in this thread are served from and kept in ``memo``."""
-    _remembered.on = (conn, memo)
+    """Within the block, SELECTs on ``conn`` are served from and kept in ``memo``."""
+    _remembered[conn] = memo
     try:
         yield
     finally:
-        _remembered.on = None
+        _remembered.pop(conn, None)
 
 
 def _memo_of(conn: Connection) -> Memo | None:
-    on: tuple[Connection, Memo] | None = getattr(_remembered, "on", None)
-    return on[1] if on is not None and on[0] is conn else None
+    return _remembered.get(conn)
 
 
 def read_discarded(conn: Connection) -> bool:
@@ -189,6 +193,10 @@ class Prepared:
             found = self._compiled[conn.dialect.name] = _Compiled(self._statement, conn)
         return found
 
+    def keep(self, memo: Memo, rows: list[tuple[Any, ...]], **params: Any) -> None:
+        """Have :meth:`rows` with these parameters answer ``rows`` from ``memo`` (read ahead elsewhere)."""
+        memo.put((self, *params.items()), rows)
+
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
         """All rows for these parameters (the statement's own literals are bound as compiled).
 
@@ -245,6 +253,12 @@ class PreparedIn:
             names = [f"in_{i}" for i in range(length)]
             found = self._by_length[length] = (Prepared(self._build(names)), tuple(names))
         return found
+
+    def keep(self, memo: Memo, values: Sequence[Any], rows: list[tuple[Any, ...]], **params: Any) -> None:
+        """Have :meth:`rows` answer ``rows`` for these values from ``memo`` (at most ``limit`` values)."""
+        prepared, names = self._of_length(len(values))
+        params.update(zip(names, values, strict=True))
+        prepared.keep(memo, rows, **params)
 
     def rows(self, conn: Connection, values: Sequence[Any], **params: Any) -> list[tuple[Any, ...]]:
         """All rows for these IN-list values and other parameters."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, Select, and_, bindparam, select
 
 from b24vote.domain.people import User
 from b24vote.domain.polls import AttachedPoll, Message
@@ -23,12 +23,18 @@ from b24vote.storage.rows import ATTACH_COLUMNS, POLL_COLUMNS, POLL_VERSION, att
 from b24vote.storage.tables import attaches, chat_members, messages, users, votes, webhooks
 
 __all__ = [
+    "TARGET_POLL",
+    "WEBHOOK_ROWS",
+    "Named",
     "WebhookRow",
+    "by_attach_id",
+    "by_entity",
+    "by_uid",
+    "load",
     "load_by_attach_id",
     "load_by_entities",
-    "load_by_entity",
-    "load_by_uid",
     "webhooks_of",
+    "webhooks_select",
 ]
 
 _TARGET = select(
@@ -45,9 +51,9 @@ _TARGET = select(
         and_(chat_members.c.chat_id == messages.c.chat_id, chat_members.c.user_id == bindparam("viewer")),
     )
 )
-_BY_ID = Prepared(_TARGET.where(attaches.c.id == bindparam("attach_id")))
-_BY_UID = Prepared(_TARGET.where(attaches.c.uid == bindparam("uid")))
-_BY_ENTITY = Prepared(
+_BY_ID_SELECT = _TARGET.where(attaches.c.id == bindparam("attach_id"))
+_BY_UID_SELECT = _TARGET.where(attaches.c.uid == bindparam("uid"))
+_BY_ENTITY_SELECT = (
     _TARGET.where(
         attaches.c.module_key == bindparam("module"),
         attaches.c.entity_type_key == bindparam("entity_type"),
@@ -56,6 +62,9 @@ _BY_ENTITY = Prepared(
     .order_by(attaches.c.id)
     .limit(1)
 )
+_BY_ID = Prepared(_BY_ID_SELECT)
+_BY_UID = Prepared(_BY_UID_SELECT)
+_BY_ENTITY = Prepared(_BY_ENTITY_SELECT)
 _BY_ENTITIES = PreparedIn(
     lambda names: _TARGET.where(
         attaches.c.module_key == bindparam("module"),
@@ -65,7 +74,7 @@ _BY_ENTITIES = PreparedIn(
 )
 
 # Positions in a _TARGET row: the attach's columns, the poll's, then the message's and the membership.
-_POLL = len(ATTACH_COLUMNS)
+_POLL = TARGET_POLL = len(ATTACH_COLUMNS)
 _CHAT, _MESSAGE_AUTHOR, _MEMBER = range(_POLL + len(POLL_COLUMNS), _POLL + len(POLL_COLUMNS) + 3)
 
 
@@ -85,8 +94,39 @@ def _complete(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[AttachedP
     return [_attached(r, questions) for r in rows]
 
 
-def _first(conn: Connection, statement: Prepared, **params: Any) -> AttachedPoll | None:
-    return remembered(conn, (_first, statement, *params.items()), lambda: _read_first(conn, statement, params))
+@dataclass(frozen=True, slots=True)
+class Named:
+    """An attach as a call names it: the statement that finds it and its parameters (all but the viewer).
+
+    :func:`load` reads it; :mod:`b24vote.storage.ahead` reads it ahead on PostgreSQL, with the rest of a call's reads.
+    """
+
+    statement: Prepared
+    select: Select[Any]
+    params: tuple[tuple[str, Any], ...]
+
+
+def by_attach_id(attach_id: int) -> Named:
+    """The attach with this id."""
+    return Named(_BY_ID, _BY_ID_SELECT, (("attach_id", attach_id),))
+
+
+def by_uid(uid: str) -> Named:
+    """The attach with this UID."""
+    return Named(_BY_UID, _BY_UID_SELECT, (("uid", uid),))
+
+
+def by_entity(module: str, entity_type: str, entity_id: int) -> Named:
+    """The first attach of an entity (module and type compare case-insensitively)."""
+    params = (("module", module.lower()), ("entity_type", entity_type.lower()), ("entity_id", entity_id))
+    return Named(_BY_ENTITY, _BY_ENTITY_SELECT, params)
+
+
+def load(conn: Connection, named: Named, viewer: int) -> AttachedPoll | None:
+    """The named attach, as ``viewer`` sees it."""
+    params = {**dict(named.params), "viewer": viewer}
+    key = (load, named.statement, *params.items())
+    return remembered(conn, key, lambda: _read_first(conn, named.statement, params))
 
 
 def _read_first(conn: Connection, statement: Prepared, params: dict[str, Any]) -> AttachedPoll | None:
@@ -96,18 +136,7 @@ def _read_first(conn: Connection, statement: Prepared, params: dict[str, Any]) -
 
 def load_by_attach_id(conn: Connection, attach_id: int, viewer: int) -> AttachedPoll | None:
     """The attach with this id, as ``viewer`` sees it."""
-    return _first(conn, _BY_ID, attach_id=attach_id, viewer=viewer)
-
-
-def load_by_uid(conn: Connection, uid: str, viewer: int) -> AttachedPoll | None:
-    """The attach with this UID, as ``viewer`` sees it."""
-    return _first(conn, _BY_UID, uid=uid, viewer=viewer)
-
-
-def load_by_entity(conn: Connection, module: str, entity_type: str, entity_id: int, viewer: int) -> AttachedPoll | None:
-    """The first attach of an entity (module and type compare case-insensitively), as ``viewer`` sees it."""
-    params = {"module": module.lower(), "entity_type": entity_type.lower(), "entity_id": entity_id, "viewer": viewer}
-    return _first(conn, _BY_ENTITY, **params)
+    return load(conn, by_attach_id(attach_id), viewer)
 
 
 def load_by_entities(
@@ -125,11 +154,16 @@ def load_by_entities(
 
 
 # The user comes along: a vote on a public poll names its voter, and this read is one the call makes anyway.
-_WEBHOOKS = Prepared(
-    select(webhooks.c.id, webhooks.c.code_hash, webhooks.c.scopes, *USER_COLUMNS)
-    .select_from(webhooks.join(users, users.c.id == webhooks.c.user_id))
-    .where(webhooks.c.user_id == bindparam("user_id"), webhooks.c.active.is_(True))
-)
+def webhooks_select() -> Select[Any]:
+    """The active webhooks of the user ``:user_id``, each with that user."""
+    return (
+        select(webhooks.c.id, webhooks.c.code_hash, webhooks.c.scopes, *USER_COLUMNS)
+        .select_from(webhooks.join(users, users.c.id == webhooks.c.user_id))
+        .where(webhooks.c.user_id == bindparam("user_id"), webhooks.c.active.is_(True))
+    )
+
+
+WEBHOOK_ROWS = Prepared(webhooks_select())
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,4 +182,4 @@ class WebhookRow:
 
 def webhooks_of(conn: Connection, user_id: int) -> list[WebhookRow]:
     """The active webhooks of a user, with whether the user is active, in one query."""
-    return [WebhookRow(r[0], r[1], r[2], user_from_row(r)) for r in _WEBHOOKS.rows(conn, user_id=user_id)]
+    return [WebhookRow(r[0], r[1], r[2], user_from_row(r)) for r in WEBHOOK_ROWS.rows(conn, user_id=user_id)]

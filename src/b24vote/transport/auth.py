@@ -14,7 +14,7 @@ from b24vote.methods.registry import Caller
 from b24vote.storage import oauth, people, reads
 from b24vote.storage.raw import remembered
 
-__all__ = ["Credentials", "authenticate"]
+__all__ = ["Credentials", "authenticate", "webhook_user_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Credentials:
 def authenticate(conn: Connection, creds: Credentials, now: datetime) -> Caller:
     """Resolve credentials to a caller or raise the Bitrix24 auth error."""
     if creds.is_webhook:
-        return _webhook_caller(conn, creds.webhook_user or "", creds.webhook_code or "")
+        return _webhook_caller(conn, creds)
     if not creds.token:
         raise PlatformError(ErrorCode.NO_AUTH_FOUND)
     return _token_caller(conn, creds.token, now)
@@ -53,11 +53,19 @@ def _token_caller(conn: Connection, token: str, now: datetime) -> Caller:
     return Caller(user_id=grant.user_id, scopes=grant.scopes, kind="oauth", credential_id=grant.app_id, user=user)
 
 
-def _webhook_caller(conn: Connection, user_part: str, code: str) -> Caller:
-    if not user_part.isdecimal() or not code or len(code) > 128:
+def webhook_user_id(creds: Credentials) -> int | None:
+    """The user a webhook URL names, if it is one that can be looked up at all."""
+    user_part, code = creds.webhook_user or "", creds.webhook_code
+    if not creds.is_webhook or not user_part.isdecimal() or not code or len(code) > 128:
+        return None
+    return int(user_part)
+
+
+def _webhook_caller(conn: Connection, creds: Credentials) -> Caller:
+    user_id = webhook_user_id(creds)
+    if user_id is None:
         raise PlatformError(ErrorCode.NO_AUTH_FOUND)
-    user_id = int(user_part)
-    wanted = people.hash_secret(code)
+    wanted = people.hash_secret(creds.webhook_code or "")
     # Kept in the read model by the code's hash: a revoked webhook changes the database, which drops it.
     caller = remembered(conn, (_webhook_caller, user_id, wanted), lambda: _webhook_lookup(conn, user_id, wanted))
     if caller is None:

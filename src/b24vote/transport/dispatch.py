@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.util import await_only
 
-from b24vote.errors import ErrorCode, PlatformError
+from b24vote.errors import ErrorCode, MethodError, PlatformError
 from b24vote.events.poll import queue_poll_events
 from b24vote.limits.limiter import Entry
 from b24vote.limits.operating import OperatingState
@@ -23,8 +23,11 @@ from b24vote.live import LiveEvent
 from b24vote.methods.events import cause_of
 from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Caller, Method, Registry
-from b24vote.storage.raw import read_discarded
-from b24vote.transport.auth import Credentials, authenticate
+from b24vote.methods.vote_access import named_attach
+from b24vote.storage import reads
+from b24vote.storage.ahead import read_ahead
+from b24vote.storage.raw import read_discarded, remembering
+from b24vote.transport.auth import Credentials, authenticate, webhook_user_id
 
 if TYPE_CHECKING:
     from b24vote.state import AppState
@@ -132,6 +135,33 @@ async def admit_request(state: AppState, creds: Credentials, name: str, now: dat
     return admitted.caller
 
 
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """What a call on PostgreSQL reads before it runs, in one statement (:mod:`b24vote.storage.ahead`)."""
+
+    webhook_user: int | None
+    named: reads.Named | None
+    viewer: int
+    ballot: bool
+
+
+def _ahead(
+    state: AppState, method: Method, creds: Credentials, params: dict[str, Any], ready: Admitted | None
+) -> _Ahead | None:
+    """The reads a PostgreSQL call can make ahead, or None. SQLite's read model serves them without this."""
+    if not method.ahead or state.db.async_engine is None:
+        return None
+    webhook_user = webhook_user_id(creds) if ready is None else None
+    viewer = ready.caller.user_id if ready is not None else webhook_user
+    if viewer is None:  # an OAuth token names its user only once it is read
+        return None
+    try:
+        named, _ = named_attach(Params(params), state.secret_key)
+    except MethodError:  # the method answers it, after the checks that come before it
+        named = None
+    return _Ahead(webhook_user, named, viewer, method.ahead == "poll+ballot")
+
+
 @dataclass(slots=True)
 class _Call:
     """One call about to run in its transaction (:meth:`run`)."""
@@ -145,9 +175,21 @@ class _Call:
     ready: Admitted | None  # known before the transaction: checked already, or a caller the limits skip
     awaiting: bool  # the limits' check is awaited from inside the transaction (PostgreSQL's greenlet)
     connector: str = ""  # auth_connector (see :func:`split_connector`)
+    ahead: _Ahead | None = None
 
     def run(self, conn: Connection) -> Outcome:
-        """The call inside its transaction: authenticate and the limits, the scope, the handler."""
+        """The call inside its transaction: its reads ahead (PostgreSQL), then :meth:`_run`."""
+        plan = self.ahead
+        if plan is None:
+            return self._run(conn)
+        memo = read_ahead(
+            conn, webhook_user=plan.webhook_user, named=plan.named, viewer=plan.viewer, ballot=plan.ballot
+        )
+        with remembering(conn, memo):
+            return self._run(conn)
+
+    def _run(self, conn: Connection) -> Outcome:
+        """Authenticate and the limits, the scope, the handler."""
         state, method = self.state, self.method
         # Kept for a second run of a read (Database.read_inline): the call was counted by the limits once.
         admitted = self.ready = self.ready or self._admit(conn)
@@ -225,7 +267,8 @@ async def execute(
     if awaits and not postgres:
         ready = await _admission(state, creds, method.name.lower(), when, not in_batch)
     connector, params = split_connector(creds, params)
-    call = _Call(state, method, params, when, creds, not in_batch, ready, awaits and postgres, connector)
+    ahead = _ahead(state, method, creds, params, ready)
+    call = _Call(state, method, params, when, creds, not in_batch, ready, awaits and postgres, connector, ahead)
     # The poll-event extension writes its deliveries next to the vote: then the vote needs its transaction.
     one_statement = method.one_statement and not state.settings.poll_events
     outcome = await in_transaction(state, call.run, write=method.write, one_statement=one_statement)
