@@ -33,6 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 BASELINE = "baseline: bare ASGI, fixed JSON"
+# The bare app is also served through b24vote's own HTTP protocol (uvicorn's, with one write per response):
+# the baseline is whichever of the two is faster, so the server b24vote runs on cannot flatter the ratios.
+BARE_OWN_PROTOCOL = "bare ASGI on b24vote's HTTP protocol"
+OWN_PROTOCOL = ["--http", "b24vote.cli.http_protocol:DeadlineProtocol"]
 ONE = "1 connection: "  # the prefix of the one-connection rows (what a test suite calling one at a time sees)
 GET = "get, 10 voters"
 VOTE = "vote, distinct users (SQLite, durable)"
@@ -100,10 +104,14 @@ def server(argv: list[str], env: dict[str, str]) -> Iterator[tuple[str, subproce
             proc.wait(timeout=20)
 
 
-def uvicorn(app: str, *, factory: bool = False) -> list[str]:
-    """A bench/ ASGI app served by uvicorn with `b24vote serve`'s options."""
+def uvicorn(app: str, *, factory: bool = False, own_protocol: bool = False) -> list[str]:
+    """A bench/ ASGI app served by uvicorn with `b24vote serve`'s options (its HTTP protocol: ``own_protocol``)."""
     extra = ["--factory", "--proxy-headers", "--no-server-header"] if factory else []
-    return [sys.executable, "-m", "uvicorn", app, *UVICORN_OPTIONS, *extra]
+    options = UVICORN_OPTIONS
+    if own_protocol:
+        at = options.index("--http")
+        options = [*options[:at], *OWN_PROTOCOL, *options[at + 2 :]]
+    return [sys.executable, "-m", "uvicorn", app, *options, *extra]
 
 
 def b24vote(url: str) -> tuple[list[str], dict[str, str]]:
@@ -267,7 +275,9 @@ def vote_row(
 
 def transport_row(env: dict[str, str], world: seed.World, args: argparse.Namespace) -> Row:
     """`get, 10 voters`'s requests on b24vote with each method's execution memoised (bench/transport_only.py)."""
-    with server(uvicorn("bench.transport_only:create", factory=True), {**env, "PYTHONPATH": str(ROOT)}) as (base, _):
+    with server(
+        uvicorn("bench.transport_only:create", factory=True, own_protocol=True), {**env, "PYTHONPATH": str(ROOT)}
+    ) as (base, _):
         first = httpx.post(
             f"{base}{hook(1)}/vote.AttachedVote.get", json={"attachId": world.small.attach_id}, timeout=30
         )
@@ -366,6 +376,27 @@ def bare_load(base: str, args: argparse.Namespace, connections: int) -> wrk.Resu
     return wrk.run(base, paths=["/"], body_lua=NO_BODY, method="GET", duration=args.duration, connections=connections)
 
 
+def bare_rows(args: argparse.Namespace) -> tuple[wrk.Result, wrk.Result | None, tuple[str, Row]]:
+    """The bare app on uvicorn's protocol and on b24vote's: the faster one's results (32 connections, one), the
+    baseline's note, and the slower one's row."""
+    measured = []
+    for own in (False, True):
+        with server(uvicorn("bench.baseline:app", own_protocol=own), {**os.environ, "PYTHONPATH": str(ROOT)}) as (
+            base,
+            _,
+        ):
+            many = bare_load(base, args, args.connections)
+            one = bare_load(base, args, 1) if one_connection_wanted(args) else None
+        measured.append((many, one, own))
+    measured.sort(key=lambda m: m[0].requests_per_s, reverse=True)
+    (fast, fast_one, own), (slow, slow_one, _) = measured
+    served = "b24vote's HTTP protocol" if own else "uvicorn's httptools protocol"
+    other = BARE_OWN_PROTOCOL if not own else "bare ASGI on uvicorn's httptools protocol"
+    note = f"on {served}, the faster of the two"
+    slower = f"1 connection p50 {slow_one.p50_ms:.3f} ms" if slow_one is not None else ""
+    return fast, fast_one, (note, Row(other, slow, slower))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=float, default=8, help="seconds per scenario")
@@ -386,14 +417,11 @@ def main() -> None:
         world = seed.build(db, big=args.big, answer_voters=args.answer_voters, fresh_voters=args.fresh_voters)
         db.dispose()
         print(f"seeded SQLite in {time.perf_counter() - began:.0f} s", file=sys.stderr)
-        bare_one = None
-        with server(uvicorn("bench.baseline:app"), {**os.environ, "PYTHONPATH": str(ROOT)}) as (base, _):
-            baseline = bare_load(base, args, args.connections)
-            if one_connection_wanted(args):
-                bare_one = bare_load(base, args, 1)
-        rows.append(Row(BASELINE, baseline))
+        baseline, bare_one, other = bare_rows(args)
+        rows.append(Row(BASELINE, baseline, other[0]))
         if bare_one is not None:
             rows.append(Row(ONE + BASELINE, bare_one, against=bare_one))
+        rows.append(other[1])
         argv, env = b24vote(url)
         with server(argv, env) as (base, _):
             rows.extend(scenarios(base, world, args, bare_one))
@@ -434,7 +462,7 @@ def postgres_rows(args: argparse.Namespace) -> list[Row]:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(CREATE_TABLE)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "B24VOTE_BENCH_INSERT_URL": url}
-        with server(uvicorn("bench.pg_insert:create", factory=True), env) as (base, _):
+        with server(uvicorn("bench.pg_insert:create", factory=True, own_protocol=True), env) as (base, _):
             result = wrk.run(
                 base,
                 paths=["/"],
