@@ -146,7 +146,7 @@ class OwnCommits:
         self.changes = changes
         self._schema: object = None
         self._acting: dict[str, frozenset[str]] = {}  # table → tables its writes may also change
-        # Tests: runs between COMMIT and the check that no other connection committed meanwhile.
+        # Tests: runs right after COMMIT, before the final header is read and the stamp checked.
         self.after_commit: Callable[[], None] | None = None
 
     def start(self, driver: Any) -> _Started | None:
@@ -169,9 +169,9 @@ class OwnCommits:
         if started is None or self._path is None:
             return
         try:
-            header = _read_header(self._path)
             if self.after_commit is not None:
                 self.after_commit()
+            header = _read_header(self._path)
             stamp = driver.execute("PRAGMA data_version").fetchone()[0]
         except Exception:
             log.exception("reading the group's final header failed")
