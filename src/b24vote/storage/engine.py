@@ -217,6 +217,11 @@ class Database:
         really run opens the transaction; should that transaction see another state (a commit landed in
         between), ``work`` runs again from the start in a transaction of its own, so a call never mixes two
         states. ``work`` must not change anything outside the database that it would do again on a re-run.
+
+        A header that moved only through this process's published group commits (``changes.ChangeLog``) counts
+        as unchanged once the model dropped what those commits wrote (``Memo.carry``): the transaction opened
+        later takes the connection's new stamp if it sees exactly the state of that header, and drops
+        everything otherwise.
         """
         if self.dialect != "sqlite":
             with self.read() as pooled:

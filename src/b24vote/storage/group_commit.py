@@ -107,17 +107,18 @@ class GroupWriter:
         if not group:
             return
         outcomes: list[tuple[_Call, Any, BaseException | None]] = []
+        commits = self.commits
         try:
             with self._writer_lock, self._engine.connect() as pooled:
                 conn = pooled.execution_options(b24vote_write=True)
                 driver: Any = conn.connection.dbapi_connection
                 with conn.begin(), recording_writes(conn) as written:  # BEGIN IMMEDIATE (the engine's begin hook)
-                    started = self.commits.start(driver) if self.commits is not None else None
+                    started = commits.start(driver) if commits is not None else None
                     for call in group:
                         outcomes.append((call, *self._run_one(conn, call)))
                 # Committed. Published before any call is answered: a client's next read finds its own write.
-                if self.commits is not None:
-                    self.commits.publish(driver, started, written)
+                if commits is not None:
+                    commits.publish(driver, started, written)
         except BaseException as exc:  # the transaction itself failed: nothing of the group is stored
             log.exception("group commit of %d calls failed", len(group))
             for call in group:

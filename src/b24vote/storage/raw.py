@@ -12,6 +12,10 @@ The read model: on a connection that :func:`remembering` marks (SQLite's kept re
 while the database's change stamp stays the same. A call that finds nothing changed since the memo was
 validated (``Database.read_inline``) starts without a transaction: the memo opens one on the first read it
 cannot serve, so a ``get`` whose poll and caller did not change runs no statement at all.
+
+Each entry knows the tables it read, and a write through :class:`Prepared` names the table it writes (the group
+writer records them, :func:`recording_writes`): after this process's own commits the memo drops only the
+entries that read a table they wrote (:meth:`Memo.carry`, :mod:`b24vote.storage.changes`).
 """
 
 from __future__ import annotations
