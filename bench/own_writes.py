@@ -5,7 +5,8 @@ the votes are not what is measured), then, in one process and driving the ASGI a
 ``bench/inprocess.py`` does, repeats pairs of one first vote on one poll (not timed) and one read by another
 user (timed): ``get`` of another poll, then ``user.current``. Each round runs them twice: with the group writer
 publishing what it changed (kept readers drop only what a vote wrote) and with publication switched off (every
-commit drops the whole model, as before ``storage/changes.py``). Prints the median µs per read of each.
+commit drops the whole model, as before ``storage/changes.py``). Prints the median µs per read of each, and
+of the same read repeated with no vote between (the model serves it whole).
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ def _hook(uid: int) -> str:
     return f"/rest/{uid}/{seed.code_for(uid)}"
 
 
-async def _between_votes(app: App, votes: list[Request], read: Request) -> float:
-    """Median µs of ``read``, each run right after one of ``votes``."""
+async def _between_votes(app: App, votes: list[Request], read: Request, repeat: int = 0) -> float:
+    """Median µs of ``read``, each run right after one of ``votes`` (``repeat`` times with no vote if none)."""
     spent = []
-    for vote in votes:
-        if await call(app, *vote) != 200:
+    for vote in votes or [None] * repeat:
+        if vote is not None and await call(app, *vote) != 200:
             raise SystemExit("a vote failed")
         began = time.perf_counter()
         if await call(app, *read) != 200:
@@ -66,10 +67,12 @@ async def measure(app: Any, world: seed.World, args: argparse.Namespace) -> None
                 ]
                 results.setdefault((name, carried), []).append(await _between_votes(app, votes, read))
     writer.commits = published
-    for name in reads:
+    for name, read in reads.items():
         on, off = (statistics.median(results[(name, c)]) for c in (True, False))
+        hot = await _between_votes(app, [], read, repeat=args.pairs)
         print(
-            f"{name} after an own vote: {on:.1f} µs carried, {off:.1f} µs dropped ({off / on:.2f}×); "
+            f"{name} after an own vote: {on:.1f} µs carried, {off:.1f} µs dropped ({off / on:.2f}×), "
+            f"{hot:.1f} µs with no vote between; "
             f"rounds carried {[round(v, 1) for v in results[(name, True)]]}, "
             f"dropped {[round(v, 1) for v in results[(name, False)]]}"
         )
