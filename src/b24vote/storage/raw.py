@@ -169,11 +169,15 @@ class Memo:
             self._building = outer
         if outer is not None:
             outer |= building
-        reads = frozenset(building)
+        self._store(key, value, frozenset(building))
+        return value
+
+    def _store(self, key: tuple[Any, ...], value: Any, reads: frozenset[str]) -> None:
+        """Keep ``value`` for ``key``, as read from ``reads`` (every entry is kept through here)."""
+        self._forget_entry(key)
         self._rows[key], self._reads[key] = value, reads
         for table in reads:
             self._readers.setdefault(table, set()).add(key)
-        return value
 
     def read_elsewhere(self) -> None:
         """A statement not run through Prepared: the entry being built may have read any table."""
