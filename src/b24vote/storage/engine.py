@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DisconnectionError
 
+from b24vote.storage.changes import ChangeLog, OwnCommits
 from b24vote.storage.group_commit import GroupWriter
-from b24vote.storage.raw import Memo, lazy_memo, remembering
+from b24vote.storage.raw import Memo, lazy_memo, ran_outside, remembering
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -119,8 +120,14 @@ class Database:
         self._writer_lock: AbstractContextManager[Any] = (
             threading.RLock() if self.dialect == "sqlite" else nullcontext()
         )
-        # SQLite: REST writes share transactions (and fsyncs) through one writer thread, see group_commit.
-        self._group_writer = GroupWriter(self.engine, self._writer_lock) if self.dialect == "sqlite" else None
+        # SQLite: REST writes share transactions (and fsyncs) through one writer thread, see group_commit. What
+        # each group changed is published here, for the kept readers (see changes).
+        self._changes = ChangeLog()
+        self._group_writer = (
+            GroupWriter(self.engine, self._writer_lock, OwnCommits(self.url.database, self._changes))
+            if self.dialect == "sqlite"
+            else None
+        )
         self._kept = threading.local()
         self._kept_all: list[_Kept] = []
         self._kept_lock = threading.Lock()
@@ -159,10 +166,10 @@ class Database:
         if kept is not None:
             kept.close()
         conn = self.engine.connect()
+        header = _CommitHeader.of(conn, self.url.database)
         # A new connection has its own stamps: its memo starts from nothing.
-        memo = Memo(begin=lambda: _begin_read(conn)) if self._remember else None
-        kept = self._kept.reader = _Kept(conn, memo, None)
-        kept.header = _CommitHeader.of(conn, self.url.database)
+        memo = Memo(begin=lambda: _begin_seen(conn, header)) if self._remember else None
+        kept = self._kept.reader = _Kept(conn, memo, header)
         with self._kept_lock:
             self._kept_all.append(kept)
         return kept
@@ -184,17 +191,20 @@ class Database:
         # The commit header is read before the transaction begins: the state the memo is validated under below
         # is this one or a later one, never an earlier one (see read_inline).
         header = kept.header.read() if kept.header is not None else None
+        if memo is not None and header is not None:
+            self._carry(memo, header)
         # The read transaction is opened on the driver: SQLAlchemy's begin/rollback bookkeeping costs more than
         # a cached get's statements. A statement run through SQLAlchemy inside it autobegins SQLAlchemy's own
         # transaction, which joins this one (see on_begin) and is rolled back with it.
-        stamp = _begin_read(conn)
+        stamp, seen = _begin_seen(conn, kept.header)
         try:
             if memo is None:
                 yield conn
             else:
                 # The change stamp, read first: it also fixes the transaction's snapshot, so rows kept under
-                # this stamp are exactly what this transaction would read (see raw.Memo).
-                memo.validate(stamp)
+                # this stamp are exactly what this transaction would read (see raw.Memo). A memo carried over
+                # this process's own commits takes the new stamp if the transaction sees the state they left.
+                memo.validate(stamp, seen)
                 memo.header = header
                 with remembering(conn, memo):
                     yield conn
@@ -210,6 +220,11 @@ class Database:
         really run opens the transaction; should that transaction see another state (a commit landed in
         between), ``work`` runs again from the start in a transaction of its own, so a call never mixes two
         states. ``work`` must not change anything outside the database that it would do again on a re-run.
+
+        A header that moved only through this process's published group commits (``changes.ChangeLog``) counts
+        as unchanged once the model dropped what those commits wrote (``Memo.carry``): the transaction opened
+        later takes the connection's new stamp if it sees exactly the state of that header, and drops
+        everything otherwise.
         """
         if self.dialect != "sqlite":
             with self.read() as pooled:
@@ -217,7 +232,7 @@ class Database:
         kept = self._kept_reader()
         memo = kept.memo
         header = kept.header
-        if memo is not None and header is not None and memo.header is not None and header.read() == memo.header:
+        if memo is not None and header is not None and self._carry(memo, header.read()):
             memo.start_lazy()
             try:
                 with remembering(kept.conn, memo):
@@ -230,6 +245,18 @@ class Database:
                     return value
         with self.read_kept() as conn:
             return work(conn)
+
+    def _carry(self, memo: Memo, header: bytes) -> bool:
+        """Bring ``memo`` to commit header ``header`` if only this process's published group commits lie between
+        (dropping what they changed); True if the memo is at ``header`` now."""
+        if memo.header is None:
+            return False
+        if memo.header != header:
+            changed = self._changes.between(memo.header, header)
+            if changed is None:
+                return False
+            memo.carry(header, changed)
+        return True
 
     def release_kept(self) -> None:
         """Give this thread's kept connection back to the pool."""
@@ -330,6 +357,12 @@ def _begin_read(conn: Connection) -> object:
     return driver.execute("PRAGMA data_version").fetchone()[0]
 
 
+def _begin_seen(conn: Connection, header: _CommitHeader | None) -> tuple[object, bytes | None]:
+    """:func:`_begin_read`, and the commit header read once the snapshot is fixed (None where there is none)."""
+    stamp = _begin_read(conn)
+    return stamp, header.read() if header is not None else None
+
+
 def _end_read(conn: Connection) -> None:
     if conn.in_transaction():
         conn.rollback()
@@ -415,6 +448,12 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def on_statement(conn: Connection, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
+        # Statements run through SQLAlchemy, not Prepared: for the read model and the group writer's record.
+        compiled = getattr(context, "compiled", None)
+        ran_outside(conn, compiled.statement if compiled is not None else None)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:

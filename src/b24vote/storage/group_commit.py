@@ -5,6 +5,11 @@ thread takes the queued calls, runs each inside its own savepoint of one transac
 together: a call that fails rolls back to its savepoint alone, and no call is answered before the commit that
 holds it reached the disk. Under load the calls that arrive while a group runs form the next group, so the
 number of fsyncs per vote falls as the load rises; an idle server commits each call on its own at once.
+
+The writer records which tables each group wrote (statements through ``raw.Prepared`` and SQLAlchemy on the
+connection it hands the calls) and publishes them with the commit headers around the group's commit
+(:class:`b24vote.storage.changes.OwnCommits`), so that the process's kept readers drop only what changed. A call
+must not run SQL on the driver connection itself: such a write would go unrecorded.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+
+from b24vote.storage.changes import OwnCommits
+from b24vote.storage.raw import recording_writes
 
 __all__ = ["GroupWriter"]
 
@@ -36,9 +44,12 @@ class _Call:
 class GroupWriter:
     """One thread and one transaction per group of queued calls."""
 
-    def __init__(self, engine: Engine, writer_lock: AbstractContextManager[Any]) -> None:
+    def __init__(
+        self, engine: Engine, writer_lock: AbstractContextManager[Any], commits: OwnCommits | None = None
+    ) -> None:
         self._engine = engine
         self._writer_lock = writer_lock  # the process's other SQLite writers queue on the same lock
+        self.commits = commits  # where what each group changed is published (None: nowhere)
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -96,12 +107,18 @@ class GroupWriter:
         if not group:
             return
         outcomes: list[tuple[_Call, Any, BaseException | None]] = []
+        commits = self.commits
         try:
             with self._writer_lock, self._engine.connect() as pooled:
                 conn = pooled.execution_options(b24vote_write=True)
-                with conn.begin():  # BEGIN IMMEDIATE (the engine's begin hook); COMMIT when the block ends
+                driver: Any = conn.connection.dbapi_connection
+                with conn.begin(), recording_writes(conn) as written:  # BEGIN IMMEDIATE (the engine's begin hook)
+                    started = commits.start(driver) if commits is not None else None
                     for call in group:
                         outcomes.append((call, *self._run_one(conn, call)))
+                # Committed. Published before any call is answered: a client's next read finds its own write.
+                if commits is not None:
+                    commits.publish(driver, started, written)
         except BaseException as exc:  # the transaction itself failed: nothing of the group is stored
             log.exception("group commit of %d calls failed", len(group))
             for call in group:
