@@ -21,6 +21,7 @@ entries that read a table they wrote (:meth:`Memo.carry`, :mod:`b24vote.storage.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
@@ -195,9 +196,10 @@ class Memo:
         self._reads.clear()
         self._readers.clear()
 
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        """Keep ``value`` as what the read of ``key`` returns (rows read ahead by a statement of their own)."""
-        self._rows[key] = value
+    def put(self, key: tuple[Any, ...], value: Any, reads: frozenset[str]) -> None:
+        """Keep ``value`` as what the read of ``key``, which reads ``reads``, returns (rows read ahead by a
+        statement of their own)."""
+        self._store(key, value, reads)
 
     def clear(self) -> None:
         self._drop_all()
@@ -341,7 +343,7 @@ class Prepared:
 
     def keep(self, memo: Memo, rows: list[tuple[Any, ...]], **params: Any) -> None:
         """Have :meth:`rows` with these parameters answer ``rows`` from ``memo`` (read ahead elsewhere)."""
-        memo.put((self, *params.items()), rows)
+        memo.put((self, *params.items()), rows, self._tables_read())
 
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
         """All rows for these parameters (the statement's own literals are bound as compiled).
