@@ -257,17 +257,14 @@ async def execute(
     ``caller``: someone known already (a signed link): neither authenticated nor counted by the limits.
     With the limits in Redis the check is awaited, so that the event loop serves other calls during the round
     trip: on PostgreSQL from inside the call's transaction (the driver's greenlet), on SQLite between a short
-    authenticating read and the call's transaction. A SQLite write always authenticates in that short read (the
-    read model's) and passes the limits there, before it queues for the group writer.
+    authenticating read and the call's transaction.
     """
     method = _prepare(state, name, in_batch)
     when = now or state.clock.now()
     ready = None if caller is None else Admitted(caller, None)
     postgres = state.db.async_engine is not None
     awaits = ready is None and state.limits.awaits
-    if ready is None and not postgres and (awaits or method.write):
-        # SQLite: the caller comes from the event loop's read model (no statement while nothing changed) rather
-        # than from a read on the group writer, whose one thread every write of the process queues for.
+    if awaits and not postgres:
         ready = await _admission(state, creds, method.name.lower(), when, not in_batch)
     connector, params = split_connector(creds, params)
     ahead = _ahead(state, method, creds, params, ready)
