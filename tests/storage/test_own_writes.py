@@ -21,12 +21,12 @@ from starlette.testclient import TestClient
 from b24vote.app import create_app
 from b24vote.clock import FrozenClock
 from b24vote.config import Settings
-from b24vote.storage import people
+from b24vote.storage import oauth, people
 from b24vote.storage.changes import EVERYTHING, Change, ChangeLog, tables_read, tables_written
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
 from b24vote.storage.raw import Prepared, remembered
-from b24vote.storage.tables import chat_members, chats, users, webhooks
+from b24vote.storage.tables import chat_members, chats, oauth_apps, users, webhooks
 from tests.conftest import START
 from tests.helpers.votes import vote_data
 
@@ -174,6 +174,24 @@ def test_a_webhook_revoked_by_another_connection_is_refused_on_the_very_next_cal
         people.deactivate_user_webhooks(conn, world.ids["bob"])
     gone = world.client.post(f"{old}/vote.AttachedVote.get", json={"attachId": world.polls[0][0]})
     assert gone.status_code == 401 and gone.json()["error"] == "NO_AUTH_FOUND", gone.text
+
+
+def test_an_oauth_caller_is_kept_in_the_model_and_a_deactivated_application_refused_next(world: World) -> None:
+    """The token's grant and its user are held like a webhook: no statement while nothing changed; an
+    application deactivated from another connection makes the very next call ``invalid_token``."""
+    with world.other.write() as conn:
+        app, _ = oauth.add_app(conn, START, name="Kept", scopes=["vote", "user"])
+        token = oauth.issue_tokens(conn, START, app, world.ids["bob"]).access_token
+    path = f"/rest/vote.AttachedVote.get?auth={token}"
+    first = world.client.post(path, json={"attachId": world.polls[0][0]})
+    assert first.status_code == 200, first.text
+    world.read()
+    again = world.client.post(path, json={"attachId": world.polls[0][0]})
+    assert again.json()["result"] == first.json()["result"] and world.read() == []
+    with world.other.write() as conn:
+        conn.execute(update(oauth_apps).where(oauth_apps.c.id == app.id).values(active=False))
+    gone = world.client.post(path, json={"attachId": world.polls[0][0]})
+    assert (gone.status_code, gone.json()["error"]) == (401, "invalid_token"), gone.text
 
 
 # --- through the Database --------------------------------------------------------------------------------------

@@ -16,11 +16,12 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql.psycopg import AsyncAdapt_psycopg_cursor
 from starlette.testclient import TestClient
 
+from b24vote.clock import FrozenClock
 from b24vote.domain.signing import sign_attach
-from b24vote.storage import polls
+from b24vote.storage import oauth, polls
 from b24vote.storage.engine import Database
 from b24vote.storage.questions import QUESTIONS
-from b24vote.storage.tables import chat_members, webhooks
+from b24vote.storage.tables import chat_members, oauth_apps, users, webhooks
 from b24vote.transport import dispatch
 from tests.conftest import Portal
 from tests.helpers.votes import ChatPoll, call, send_poll
@@ -143,3 +144,68 @@ def test_reads_ahead_see_what_other_connections_changed(
         conn.execute(update(webhooks).where(webhooks.c.user_id == portal.admin).values(active=False))
     status, body = _raw(app_client, portal, "vote.AttachedVote.get", attachId=poll.attach_id)
     assert (status, body["error"]) == (401, "NO_AUTH_FOUND")
+
+
+def _token(db: Database, clock: FrozenClock, user: int, scopes: tuple[str, ...] = ("im", "user", "vote")) -> str:
+    with db.write() as conn:
+        app, _ = oauth.add_app(conn, clock.now(), name=f"Ahead {user}", scopes=list(scopes))
+        return oauth.issue_tokens(conn, clock.now(), app, user).access_token
+
+
+def _oauth(client: TestClient, method: str, token: str, **params: Any) -> Any:
+    response = client.post(f"/rest/{method}?auth={token}", json=params)
+    body = response.json()
+    body.pop("time", None)
+    return response.status_code, body
+
+
+def test_an_oauth_call_reads_its_token_and_user_with_the_rest(
+    app_client: TestClient,
+    portal: Portal,
+    poll: ChatPoll,
+    db: Database,
+    clock: FrozenClock,
+    sent: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = _token(db, clock, portal.bob)
+    _oauth(app_client, "vote.AttachedVote.get", token, attachId=poll.attach_id)  # questions now cached
+    sent.clear()
+    status, got = _oauth(app_client, "vote.AttachedVote.get", token, attachId=poll.attach_id)
+    assert status == 200 and got["result"]["attach"]["ID"] == poll.attach_id and len(sent) == 1, sent
+    sent.clear()
+    ballot = {str(poll.question_id): [poll.answer_ids[2]]}
+    status, voted = _oauth(app_client, "vote.AttachedVote.vote", token, attachId=poll.attach_id, ballot=ballot)
+    assert status == 200 and voted["result"]["attach"]["isVoted"] is True and len(sent) == 2, sent
+
+    def both(method: str, auth: str, **params: Any) -> Any:
+        ahead = _oauth(app_client, method, auth, **params)
+        with monkeypatch.context() as m:
+            m.setattr(dispatch, "_ahead", lambda *_: None)
+            assert _oauth(app_client, method, auth, **params) == ahead
+        return ahead
+
+    assert both("vote.AttachedVote.get", token, attachId=poll.attach_id)[0] == 200
+    outsider = _token(db, clock, portal.outsider)
+    assert "error" in both("vote.AttachedVote.get", outsider, attachId=poll.attach_id)[1]  # not in the chat
+    narrow = _token(db, clock, portal.bob, ("user",))
+    assert both("vote.AttachedVote.get", narrow, attachId=poll.attach_id)[1]["error"] == "insufficient_scope"
+    assert both("vote.AttachedVote.get", "no-such-token", attachId=poll.attach_id)[1]["error"] == "invalid_token"
+    clock.advance(2 * 3600)  # past the access token's lifetime
+    assert both("vote.AttachedVote.get", token, attachId=poll.attach_id)[1]["error"] == "expired_token"
+
+
+def test_an_oauth_caller_changed_by_another_connection_is_seen_on_the_next_call(
+    app_client: TestClient, portal: Portal, poll: ChatPoll, db: Database, clock: FrozenClock
+) -> None:
+    token = _token(db, clock, portal.bob)
+    assert _oauth(app_client, "vote.AttachedVote.get", token, attachId=poll.attach_id)[0] == 200
+    with db.write() as conn:
+        conn.execute(update(users).where(users.c.id == portal.bob).values(active=False))
+    status, body = _oauth(app_client, "vote.AttachedVote.get", token, attachId=poll.attach_id)
+    assert (status, body["error"]) == (401, "authorization_error"), body
+    with db.write() as conn:
+        conn.execute(update(users).where(users.c.id == portal.bob).values(active=True))
+        conn.execute(update(oauth_apps).values(active=False))
+    status, body = _oauth(app_client, "vote.AttachedVote.get", token, attachId=poll.attach_id)
+    assert (status, body["error"]) == (401, "invalid_token"), body

@@ -22,21 +22,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Integer, Select, and_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from b24vote.storage import reads
+from b24vote.storage import oauth, people, reads
 from b24vote.storage.ballots import BALLOT_ROWS, ballots_select
 from b24vote.storage.questions import QUESTIONS, QUESTIONS_ORDER, QUESTIONS_ROWS, questions_select
 from b24vote.storage.raw import Memo, Prepared
 from b24vote.storage.rows import POLL_VERSION
-from b24vote.storage.tables import ballot_answers, ballots, votes
+from b24vote.storage.tables import ballot_answers, ballots, users, votes
 
-__all__ = ["read_ahead"]
+__all__ = ["Who", "read_ahead"]
 
 _NO_VERSION = -1  # a version no poll has (0 names rows written outside b24vote, never cached)
 
@@ -56,30 +57,55 @@ def _json_rows(statement: Select[Any], order: Sequence[KeyedColumnElement[Any]] 
     return select(func.json_agg(row)).select_from(rows).scalar_subquery()
 
 
-_STATEMENTS: dict[tuple[Prepared | None, bool, bool], Prepared] = {}
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Whose call it is, as far as is known before it runs (exactly one is set).
+
+    ``webhook_user``: the user a webhook URL names (its webhooks are read, and the user is the viewer);
+    ``token_hash``: an OAuth access token's hash (the token and its user are read, and that user is the viewer);
+    ``viewer``: a caller known already (the signed reader).
+    """
+
+    webhook_user: int | None = None
+    token_hash: str | None = None
+    viewer: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "webhook" if self.webhook_user is not None else "token" if self.token_hash is not None else "viewer"
 
 
-def _statement(named: reads.Named | None, webhooks: bool, ballot: bool) -> Prepared:
+_STATEMENTS: dict[tuple[Prepared | None, str, bool], Prepared] = {}
+
+
+def _statement(named: reads.Named | None, kind: str, ballot: bool) -> Prepared:
     """The one statement for a call that reads these parts (built once per combination)."""
-    key = (None if named is None else named.statement, webhooks, ballot)
+    key = (None if named is None else named.statement, kind, ballot)
     found = _STATEMENTS.get(key)
     if found is None:
-        found = _STATEMENTS[key] = _build(None if named is None else named.select, webhooks, ballot)
+        found = _STATEMENTS[key] = _build(named, kind, ballot)
     return found
 
 
-def _build(named: Select[Any] | None, webhooks: bool, ballot: bool) -> Prepared:
+def _build(named: reads.Named | None, kind: str, ballot: bool) -> Prepared:
     parts: list[Any] = []
-    if webhooks:
+    viewer: ColumnElement[Any] = bindparam("viewer", type_=Integer)
+    if kind == "webhook":
         parts.append(_json_rows(reads.webhooks_select()))
+    elif kind == "token":
+        access = oauth.access_select()
+        parts.append(_json_rows(access))
+        token = access.subquery()
+        viewer = select(token.c.user_id).limit(1).scalar_subquery()
+        parts.append(_json_rows(select(*people.USER_COLUMNS).where(users.c.id == viewer)))
     if named is not None:
-        target = named.cte("target")
+        target = named.select(viewer).cte("target")
         parts.append(_json_rows(select(target)))
         vote_id = select(list(target.c)[reads.TARGET_POLL]).scalar_subquery()
         questions = questions_select(and_(votes.c.id == vote_id, votes.c.version != bindparam("known")))
         parts.append(_json_rows(questions, QUESTIONS_ORDER))
         if ballot:
-            mine = ballots_select(and_(ballots.c.vote_id == vote_id, ballots.c.user_id == bindparam("viewer")))
+            mine = ballots_select(and_(ballots.c.vote_id == vote_id, ballots.c.user_id == viewer))
             parts.append(_json_rows(mine, (ballot_answers.c.id,)))
     return Prepared(select(func.json_build_array(*parts).label("parts")))
 
@@ -97,36 +123,46 @@ def _remember_vote(key: tuple[Any, ...], vote_id: int) -> None:
         _VOTE_OF[key] = vote_id
 
 
-def read_ahead(
-    conn: Connection, *, webhook_user: int | None, named: reads.Named | None, viewer: int, ballot: bool
-) -> Memo:
+def read_ahead(conn: Connection, *, who: Who, named: reads.Named | None, ballot: bool) -> Memo:
     """Run a call's reads in one statement; the memo that serves them (see the module).
 
-    ``webhook_user``: the user of the webhook the call presents (its webhooks are read); ``named``: the attach the
-    call names, read as ``viewer`` sees it, with its questions and, with ``ballot``, the viewer's ballot.
+    ``who`` calls (see :class:`Who`); ``named``: the attach the call names, read as the caller sees it, with its
+    questions and, with ``ballot``, the caller's ballot.
     """
     memo = Memo()
-    if webhook_user is None and named is None:
-        return memo
+    kind = who.kind
     params: dict[str, Any] = {}
-    if webhook_user is not None:
-        params["user_id"] = webhook_user
+    if kind == "webhook":
+        params["user_id"] = who.webhook_user
+    elif kind == "token":
+        params["access_hash"] = who.token_hash
+    else:
+        params["viewer"] = who.viewer
     key: tuple[Any, ...] = ()
     if named is not None:
         params.update(named.params)
-        params["viewer"] = viewer
+        if kind == "webhook":
+            params["viewer"] = who.webhook_user
         key = (named.statement, *named.params)
         guessed = _VOTE_OF.get(key)
         known = QUESTIONS.version_of(guessed) if guessed is not None else None
         params["known"] = _NO_VERSION if known is None or known == 0 else known
-    statement = _statement(named, webhook_user is not None, ballot)
-    ((parts,),) = statement.rows(conn, **params)
+    ((parts,),) = _statement(named, kind, ballot).rows(conn, **params)
     if isinstance(parts, (str, bytes)):  # a driver that hands JSON back undecoded
         parts = orjson.loads(parts)
     found = iter(parts)
-    if webhook_user is not None:
-        reads.WEBHOOK_ROWS.keep(memo, _tuples(next(found)), user_id=webhook_user)
-    if named is not None:
+    viewer = who.viewer
+    if kind == "webhook":
+        reads.WEBHOOK_ROWS.keep(memo, _tuples(next(found)), user_id=who.webhook_user)
+        viewer = who.webhook_user
+    elif kind == "token":
+        access = _tuples(next(found))
+        oauth.ACCESS_ROWS.keep(memo, access, access_hash=who.token_hash)
+        user = _tuples(next(found))
+        viewer = access[0][2] if len(access) == 1 else None  # the token's user (access_select's third column)
+        if viewer is not None:
+            people.USER_ROWS.keep(memo, user, user_id=viewer)
+    if named is not None and viewer is not None:  # no viewer: the call fails its authentication first
         target = _tuples(next(found))
         named.statement.keep(memo, target, **dict(named.params), viewer=viewer)
         questions = _tuples(next(found))

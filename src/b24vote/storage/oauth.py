@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, insert, or_, select, update
 
 from b24vote.domain.oauth import (
     ACCESS_LIFETIME,
@@ -24,9 +24,13 @@ from b24vote.domain.oauth import (
     OAuthApp,
 )
 from b24vote.storage.people import get_or_create_setting, hash_secret
+from b24vote.storage.raw import Prepared, utc
 from b24vote.storage.tables import oauth_apps, oauth_codes, oauth_grants, oauth_tokens
 
 __all__ = [
+    "ACCESS_ROWS",
+    "access_grant",
+    "access_select",
     "add_app",
     "add_code",
     "add_grant",
@@ -175,17 +179,36 @@ def issue_tokens(conn: Connection, now: datetime, app: OAuthApp, user_id: int) -
     return tokens
 
 
+def access_select() -> Select[Any]:
+    """The access token whose hash is ``:access_hash``, if an active application issued it."""
+    return (
+        select(
+            oauth_tokens.c.access_hash,
+            oauth_tokens.c.app_id,
+            oauth_tokens.c.user_id,
+            oauth_tokens.c.scopes,
+            oauth_tokens.c.access_expires_at,
+        )
+        .join(oauth_apps, oauth_apps.c.id == oauth_tokens.c.app_id)
+        .where(oauth_tokens.c.access_hash == bindparam("access_hash"), oauth_apps.c.active.is_(True))
+    )
+
+
+ACCESS_ROWS = Prepared(access_select())  # every call with an OAuth token reads it (the read model keeps it)
+
+
 def find_access(conn: Connection, token: str) -> AccessGrant | None:
     """What an access token stands for (expired or not), if it was ever issued by an active application."""
     wanted = hash_secret(token)
-    row = conn.execute(
-        select(oauth_tokens)
-        .join(oauth_apps, oauth_apps.c.id == oauth_tokens.c.app_id)
-        .where(oauth_tokens.c.access_hash == wanted, oauth_apps.c.active.is_(True))
-    ).first()
-    if row is None or not hmac.compare_digest(row.access_hash, wanted):
-        return None
-    return AccessGrant(row.app_id, row.user_id, _scopes(row.scopes), row.access_expires_at)
+    return access_grant(ACCESS_ROWS.rows(conn, access_hash=wanted), wanted)
+
+
+def access_grant(rows: list[tuple[Any, ...]], wanted: str) -> AccessGrant | None:
+    """The grant of an :data:`ACCESS_ROWS` row whose hash is ``wanted``, if there is one."""
+    for access_hash, app_id, user_id, scopes, expires_at in rows:
+        if hmac.compare_digest(access_hash, wanted):
+            return AccessGrant(app_id, user_id, _scopes(scopes), utc(expires_at))
+    return None
 
 
 def rotate(conn: Connection, now: datetime, app: OAuthApp, refresh_token: str) -> IssuedTokens | None:

@@ -20,6 +20,7 @@ from b24vote.storage.tables import chat_members, chats, messages, settings_kv, u
 
 __all__ = [
     "USER_COLUMNS",
+    "USER_ROWS",
     "add_chat",
     "add_members",
     "add_message",
@@ -101,7 +102,7 @@ _USER_COLUMNS = (
     users.c.date_register,
 )
 USER_COLUMNS = _USER_COLUMNS  # what a statement selects so that user_from_row can read its user
-_USER = Prepared(select(*_USER_COLUMNS).where(users.c.id == bindparam("user_id")))  # every vote names its voter
+USER_ROWS = Prepared(select(*_USER_COLUMNS).where(users.c.id == bindparam("user_id")))  # an OAuth caller's user
 # Pages of voters (getAnswerVoted, getWithVoted, the results page): one prepared form per page length.
 _USERS = PreparedIn(
     lambda names: select(*_USER_COLUMNS).where(users.c.id.in_([bindparam(n) for n in names])), limit=500
@@ -131,7 +132,7 @@ def _user(row: Sequence[Any]) -> User:
 
 
 def get_user(conn: Connection, user_id: int) -> User | None:
-    found = _USER.rows(conn, user_id=user_id)
+    found = USER_ROWS.rows(conn, user_id=user_id)
     return _user(found[0]) if found else None
 
 

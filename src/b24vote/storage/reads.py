@@ -8,11 +8,11 @@ straight on the driver's cursor (:mod:`b24vote.storage.raw`), the questions from
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, select
 
 from b24vote.domain.people import User
 from b24vote.domain.polls import AttachedPoll, Message
@@ -33,38 +33,51 @@ __all__ = [
     "load",
     "load_by_attach_id",
     "load_by_entities",
+    "target_select",
     "webhooks_of",
     "webhooks_select",
 ]
 
-_TARGET = select(
-    *ATTACH_COLUMNS,
-    *POLL_COLUMNS,
-    messages.c.chat_id,
-    messages.c.author_id.label("message_author"),
-    chat_members.c.user_id.label("member"),
-).select_from(
-    attaches.join(votes, votes.c.id == attaches.c.vote_id)
-    .outerjoin(messages, and_(attaches.c.module_key == "im", messages.c.id == attaches.c.entity_id))
-    .outerjoin(
-        chat_members,
-        and_(chat_members.c.chat_id == messages.c.chat_id, chat_members.c.user_id == bindparam("viewer")),
+
+def target_select(viewer: ColumnElement[Any]) -> Select[Any]:
+    """Attaches with their poll, message and ``viewer``'s membership of the message's chat (no condition yet)."""
+    return select(
+        *ATTACH_COLUMNS,
+        *POLL_COLUMNS,
+        messages.c.chat_id,
+        messages.c.author_id.label("message_author"),
+        chat_members.c.user_id.label("member"),
+    ).select_from(
+        attaches.join(votes, votes.c.id == attaches.c.vote_id)
+        .outerjoin(messages, and_(attaches.c.module_key == "im", messages.c.id == attaches.c.entity_id))
+        .outerjoin(chat_members, and_(chat_members.c.chat_id == messages.c.chat_id, chat_members.c.user_id == viewer))
     )
-)
-_BY_ID_SELECT = _TARGET.where(attaches.c.id == bindparam("attach_id"))
-_BY_UID_SELECT = _TARGET.where(attaches.c.uid == bindparam("uid"))
-_BY_ENTITY_SELECT = (
-    _TARGET.where(
-        attaches.c.module_key == bindparam("module"),
-        attaches.c.entity_type_key == bindparam("entity_type"),
-        attaches.c.entity_id == bindparam("entity_id"),
+
+
+def _by_id(target: Select[Any]) -> Select[Any]:
+    return target.where(attaches.c.id == bindparam("attach_id"))
+
+
+def _by_uid(target: Select[Any]) -> Select[Any]:
+    return target.where(attaches.c.uid == bindparam("uid"))
+
+
+def _by_entity(target: Select[Any]) -> Select[Any]:
+    return (
+        target.where(
+            attaches.c.module_key == bindparam("module"),
+            attaches.c.entity_type_key == bindparam("entity_type"),
+            attaches.c.entity_id == bindparam("entity_id"),
+        )
+        .order_by(attaches.c.id)
+        .limit(1)
     )
-    .order_by(attaches.c.id)
-    .limit(1)
-)
-_BY_ID = Prepared(_BY_ID_SELECT)
-_BY_UID = Prepared(_BY_UID_SELECT)
-_BY_ENTITY = Prepared(_BY_ENTITY_SELECT)
+
+
+_TARGET = target_select(bindparam("viewer"))
+_BY_ID = Prepared(_by_id(_TARGET))
+_BY_UID = Prepared(_by_uid(_TARGET))
+_BY_ENTITY = Prepared(_by_entity(_TARGET))
 _BY_ENTITIES = PreparedIn(
     lambda names: _TARGET.where(
         attaches.c.module_key == bindparam("module"),
@@ -102,24 +115,28 @@ class Named:
     """
 
     statement: Prepared
-    select: Select[Any]
+    shape: Callable[[Select[Any]], Select[Any]]  # the condition (and order) on target_select
     params: tuple[tuple[str, Any], ...]
+
+    def select(self, viewer: ColumnElement[Any]) -> Select[Any]:
+        """The statement, with the viewer's membership read for ``viewer`` (a parameter or an expression)."""
+        return self.shape(target_select(viewer))
 
 
 def by_attach_id(attach_id: int) -> Named:
     """The attach with this id."""
-    return Named(_BY_ID, _BY_ID_SELECT, (("attach_id", attach_id),))
+    return Named(_BY_ID, _by_id, (("attach_id", attach_id),))
 
 
 def by_uid(uid: str) -> Named:
     """The attach with this UID."""
-    return Named(_BY_UID, _BY_UID_SELECT, (("uid", uid),))
+    return Named(_BY_UID, _by_uid, (("uid", uid),))
 
 
 def by_entity(module: str, entity_type: str, entity_id: int) -> Named:
     """The first attach of an entity (module and type compare case-insensitively)."""
     params = (("module", module.lower()), ("entity_type", entity_type.lower()), ("entity_id", entity_id))
-    return Named(_BY_ENTITY, _BY_ENTITY_SELECT, params)
+    return Named(_BY_ENTITY, _by_entity, params)
 
 
 def load(conn: Connection, named: Named, viewer: int) -> AttachedPoll | None:

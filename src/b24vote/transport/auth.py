@@ -9,12 +9,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from b24vote.domain.oauth import AccessGrant
+from b24vote.domain.people import User
 from b24vote.errors import ErrorCode, PlatformError
 from b24vote.methods.registry import Caller
 from b24vote.storage import oauth, people, reads
 from b24vote.storage.raw import remembered
 
-__all__ = ["Credentials", "authenticate", "webhook_user_id"]
+__all__ = ["Credentials", "authenticate", "token_hash", "webhook_user_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +44,32 @@ def authenticate(conn: Connection, creds: Credentials, now: datetime) -> Caller:
 def _token_caller(conn: Connection, token: str, now: datetime) -> Caller:
     # A token nobody issued (or of a removed application) is invalid_token, as on the real server
     # (../shared/reference/bitrix24-docs/oauth/auto-renewal.md: expired_token 401 asks for a refresh).
-    grant = oauth.find_access(conn, token) if len(token) <= 256 else None
-    if grant is None:
+    if len(token) > 256:
         raise PlatformError(ErrorCode.INVALID_TOKEN, "Unable to get application by token")
+    wanted = people.hash_secret(token)
+    # Kept in the read model by the token's hash, like a webhook; expiry is checked against each call's time.
+    found = remembered(conn, (_token_caller, wanted), lambda: _token_lookup(conn, wanted))
+    if found is None:
+        raise PlatformError(ErrorCode.INVALID_TOKEN, "Unable to get application by token")
+    grant, user = found
     if grant.expires_at <= now:
         raise PlatformError(ErrorCode.EXPIRED_TOKEN)
-    user = people.get_user(conn, grant.user_id)
     if user is None or not user.active:
         raise PlatformError(ErrorCode.AUTHORIZATION_ERROR)
     return Caller(user_id=grant.user_id, scopes=grant.scopes, kind="oauth", credential_id=grant.app_id, user=user)
+
+
+def _token_lookup(conn: Connection, wanted: str) -> tuple[AccessGrant, User | None] | None:
+    grant = oauth.access_grant(oauth.ACCESS_ROWS.rows(conn, access_hash=wanted), wanted)
+    return None if grant is None else (grant, people.get_user(conn, grant.user_id))
+
+
+def token_hash(creds: Credentials) -> str | None:
+    """The hash an OAuth call's token is looked up by, if it is one that can be looked up at all."""
+    token = creds.token
+    if creds.is_webhook or not token or len(token) > 256:
+        return None
+    return people.hash_secret(token)
 
 
 def webhook_user_id(creds: Credentials) -> int | None:

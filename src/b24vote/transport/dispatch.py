@@ -25,9 +25,9 @@ from b24vote.methods.params import Params
 from b24vote.methods.registry import CallContext, Caller, Method, Registry
 from b24vote.methods.vote_access import named_attach
 from b24vote.storage import reads
-from b24vote.storage.ahead import read_ahead
+from b24vote.storage.ahead import Who, read_ahead
 from b24vote.storage.raw import read_discarded, remembering
-from b24vote.transport.auth import Credentials, authenticate, webhook_user_id
+from b24vote.transport.auth import Credentials, authenticate, token_hash, webhook_user_id
 
 if TYPE_CHECKING:
     from b24vote.state import AppState
@@ -139,9 +139,8 @@ async def admit_request(state: AppState, creds: Credentials, name: str, now: dat
 class _Ahead:
     """What a call on PostgreSQL reads before it runs, in one statement (:mod:`b24vote.storage.ahead`)."""
 
-    webhook_user: int | None
+    who: Who
     named: reads.Named | None
-    viewer: int
     ballot: bool
 
 
@@ -151,15 +150,23 @@ def _ahead(
     """The reads a PostgreSQL call can make ahead, or None. SQLite's read model serves them without this."""
     if not method.ahead or state.db.async_engine is None:
         return None
-    webhook_user = webhook_user_id(creds) if ready is None else None
-    viewer = ready.caller.user_id if ready is not None else webhook_user
-    if viewer is None:  # an OAuth token names its user only once it is read
-        return None
+    if ready is not None:
+        who = Who(viewer=ready.caller.user_id)
+    elif creds.is_webhook:
+        user = webhook_user_id(creds)
+        if user is None:  # answered NO_AUTH_FOUND before anything is read
+            return None
+        who = Who(webhook_user=user)
+    else:
+        hashed = token_hash(creds)
+        if hashed is None:
+            return None
+        who = Who(token_hash=hashed)
     try:
         named, _ = named_attach(Params(params), state.secret_key)
     except MethodError:  # the method answers it, after the checks that come before it
         named = None
-    return _Ahead(webhook_user, named, viewer, method.ahead == "poll+ballot")
+    return _Ahead(who, named, method.ahead == "poll+ballot")
 
 
 @dataclass(slots=True)
@@ -182,9 +189,7 @@ class _Call:
         plan = self.ahead
         if plan is None:
             return self._run(conn)
-        memo = read_ahead(
-            conn, webhook_user=plan.webhook_user, named=plan.named, viewer=plan.viewer, ballot=plan.ballot
-        )
+        memo = read_ahead(conn, who=plan.who, named=plan.named, ballot=plan.ballot)
         with remembering(conn, memo):
             return self._run(conn)
 
