@@ -280,8 +280,8 @@ def cast_ballot(conn: Connection, now: datetime, poll: Poll, user_id: int, chose
     allows no re-vote (nothing changed).
 
     Under the voter's lock, so that one voter's calls never interleave. SQLite runs the statements one by one
-    (each costs microseconds); PostgreSQL runs the same sequence server-side in one round trip
-    (``b24vote_cast``, migration 0010).
+    (each costs microseconds); PostgreSQL runs the same rules server-side in one round trip (``b24vote_cast``,
+    migrations 0010 and 0011: there the counters move first, see 0011).
     """
     visible = not poll.anonymous
     if conn.dialect.name == "postgresql":

@@ -15,7 +15,8 @@ statements cost microseconds). It returns what the reply needs as one JSON value
   id]`` in the order stored), ``gone_questions``/``gone_answers`` (of the ballot it replaced), ``counter`` (the
   poll's ballots) and ``questions``/``answers`` (id → counter of each row it moved).
 
-Counter rows are updated last and in id order, as the Python path does, so that two votes on one poll take the
+(Migration 0011 moves the counter updates before the ballot's inserts.) Counter rows are updated last and in id
+order, as the Python path does, so that two votes on one poll take the
 row locks in the same order and hold them only until the commit that follows.
 """
 
