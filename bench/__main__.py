@@ -79,11 +79,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(argv: list[str], env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``argv --port N`` started and answering HTTP (any status) within 60 s; stopped at the end."""
+def server(
+    argv: list[str] | Callable[[int], list[str]], env: dict[str, str], *, public_url: bool = False
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``argv --port N`` (or ``argv(N)``) started and answering HTTP (any status) within 60 s; stopped at the end.
+
+    ``public_url``: ``B24VOTE_PUBLIC_URL`` set to the server's address, as `b24vote serve` sets it when unset.
+    """
     port = free_port()
-    proc = subprocess.Popen([*argv, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
+    command = argv(port) if callable(argv) else [*argv, "--port", str(port)]
+    if public_url:
+        env = {**env, "B24VOTE_PUBLIC_URL": base}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -92,7 +100,7 @@ def server(argv: list[str], env: dict[str, str]) -> Iterator[tuple[str, subproce
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server {argv} did not start") from None
+                    raise RuntimeError(f"server {command} did not start") from None
                 time.sleep(0.1)
         yield base, proc
     finally:
@@ -437,24 +445,43 @@ def main() -> None:
     print(render(rows, baseline, args))
 
 
+PG_ADMIN = os.environ.get("B24VOTE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database on the bench server (``B24VOTE_BENCH_PG``), its URL; dropped at the end."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def vote_world(url: str, fresh_voters: int) -> seed.World:
+    """The migrated database at ``url`` seeded for the vote rows only (no big polls)."""
+    db = Database(url)
+    migrate(db)
+    world = seed.build(db, big=0, answer_voters=10, fresh_voters=fresh_voters)
+    db.dispose()
+    return world
+
+
 def postgres_rows(args: argparse.Namespace) -> list[Row]:
     """`vote` on PostgreSQL and, on the same database in the same minutes, the bare `INSERT … RETURNING` route."""
     import psycopg
 
     from bench.pg_insert import CREATE_TABLE
 
-    admin_dsn = os.environ.get("B24VOTE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"b24vote_bench_{os.getpid()}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
     rows = []
-    try:
-        url = f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
+    with postgres_database("b24vote_bench") as url:
         if wanted(args, VOTE_PG):
-            db = Database(url)
-            migrate(db)
-            world = seed.build(db, big=0, answer_voters=10, fresh_voters=args.fresh_voters)
-            db.dispose()
+            world = vote_world(url, args.fresh_voters)
             argv, env = b24vote(url)
             with server(argv, env) as (base, _):
                 voters = range(world.voters_from, world.voters_to + 1)
@@ -472,10 +499,7 @@ def postgres_rows(args: argparse.Namespace) -> list[Row]:
                 connections=args.connections,
             )
         rows.append(Row(BARE_INSERT, result, "one row per request, each its own transaction"))
-        return rows
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return rows
 
 
 def names(args: argparse.Namespace) -> targets.Names:

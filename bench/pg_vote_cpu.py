@@ -18,12 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from b24vote.storage.engine import Database
-from b24vote.storage.migrate import migrate
-from bench import seed
-from bench.__main__ import VOTE_PG, b24vote, server, vote_row
-
-ADMIN = os.environ.get("B24VOTE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+from bench.__main__ import PG_ADMIN, VOTE_PG, b24vote, postgres_database, server, vote_row, vote_world
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -50,7 +45,7 @@ def postgres_pids() -> list[int]:
 
 
 def sample_waits(database: str, stop: threading.Event, seen: collections.Counter[str]) -> None:
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         while not stop.wait(0.05):
             rows = conn.execute(
                 "SELECT coalesce(wait_event_type, 'running'), coalesce(wait_event, ''), state FROM pg_stat_activity"
@@ -67,20 +62,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--fresh-voters", type=int, default=40_000)
     args = parser.parse_args()
-    name = f"b24vote_cpu_{os.getpid()}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"{ADMIN.rsplit('/', 1)[0]}/{name}"
-        db = Database(url)
-        migrate(db)
-        world = seed.build(db, big=0, answer_voters=10, fresh_voters=args.fresh_voters)
-        db.dispose()
+    with postgres_database("b24vote_cpu") as url:
+        world = vote_world(url, args.fresh_voters)
         argv, env = b24vote(url)
         with server(argv, env) as (base, proc):
             waits: collections.Counter[str] = collections.Counter()
             stop = threading.Event()
-            sampler = threading.Thread(target=sample_waits, args=(name, stop, waits))
+            database = url.rsplit("/", 1)[1]
+            sampler = threading.Thread(target=sample_waits, args=(database, stop, waits))
             ours, theirs = cpu_seconds([proc.pid]), cpu_seconds(postgres_pids())
             sampler.start()
             try:
@@ -90,19 +79,16 @@ def main() -> None:
                 stop.set()
                 sampler.join()
             ours, theirs = cpu_seconds([proc.pid]) - ours, cpu_seconds(postgres_pids()) - theirs
-        result = row.result
-        if result is None or not result.requests:
-            raise SystemExit("no votes were measured")
-        per = 1e6 / result.requests
-        print(f"{result.requests_per_s:,.0f} votes/s, p50 {result.p50_ms} ms, {result.errors} errors")
-        print(f"CPU per vote: server {ours * per:.0f} µs, PostgreSQL {theirs * per:.0f} µs")
-        total = sum(waits.values()) or 1
-        print("backends' time (samples of pg_stat_activity):")
-        for what, count in waits.most_common(8):
-            print(f"  {100 * count / total:5.1f} %  {what}")
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    result = row.result
+    if result is None or not result.requests:
+        raise SystemExit("no votes were measured")
+    per = 1e6 / result.requests
+    print(f"{result.requests_per_s:,.0f} votes/s, p50 {result.p50_ms} ms, {result.errors} errors")
+    print(f"CPU per vote: server {ours * per:.0f} µs, PostgreSQL {theirs * per:.0f} µs")
+    total = sum(waits.values()) or 1
+    print("backends' time (samples of pg_stat_activity):")
+    for what, count in waits.most_common(8):
+        print(f"  {100 * count / total:5.1f} %  {what}")
 
 
 if __name__ == "__main__":

@@ -20,10 +20,8 @@ import argparse
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -36,7 +34,7 @@ import httpx2 as httpx
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
 from bench import seed, wrk
-from bench.__main__ import NO_BODY, ROOT, UVICORN_OPTIONS, b24vote, free_port, hook, lua_json
+from bench.__main__ import NO_BODY, ROOT, UVICORN_OPTIONS, b24vote, hook, lua_json, server
 
 BIN = Path(sys.executable).parent
 BARE, APP, TRANSPORT = "bare app", "b24vote", "REST transport alone"
@@ -99,28 +97,8 @@ def granian_server(variant: str) -> Server:
 @contextmanager
 def serving(argv_for: Callable[[int], list[str]], env: dict[str, str]) -> Iterator[str]:
     """The server started on a free port and answering HTTP within 60 s; stopped at the end."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**env, "B24VOTE_PUBLIC_URL": base}  # what `b24vote serve` sets when it is unset
-    proc = subprocess.Popen(argv_for(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{argv_for(port)} did not start") from None
-                time.sleep(0.1)
+    with server(argv_for, env, public_url=True) as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
 
 
 def loads(world: seed.World, args: argparse.Namespace) -> list[Load]:
