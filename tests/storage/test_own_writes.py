@@ -247,13 +247,19 @@ def _selects(seen: list[str]) -> list[str]:
     return found
 
 
-def test_an_own_commit_drops_only_what_read_the_tables_it_wrote(
-    dbs: tuple[Database, Database, dict[str, int]],
-) -> None:
-    db, _, ids = dbs
+def _warmed(dbs: tuple[Database, Database, dict[str, int]]) -> tuple[Database, Database, dict[str, int], list[str]]:
+    """The databases and ids, after one read of everything; the statements the reader runs from then on."""
+    db, other, ids = dbs
     _read_all(db, ids["uid"], ids["chat"])
     seen = _traced(db)
     seen.clear()
+    return db, other, ids, seen
+
+
+def test_an_own_commit_drops_only_what_read_the_tables_it_wrote(
+    dbs: tuple[Database, Database, dict[str, int]],
+) -> None:
+    db, _, ids, seen = _warmed(dbs)
     _own(db, _rename(ids["uid"], "Anna K."))  # through SQLAlchemy: the event names the table
     assert _read_all(db, ids["uid"], ids["chat"])[0] == [("Anna K.",)]
     assert _selects(seen) == ["users"]
@@ -268,10 +274,7 @@ _RENAME_PREPARED = Prepared(_RENAME)
 
 
 def test_sql_text_in_the_group_drops_everything(dbs: tuple[Database, Database, dict[str, int]]) -> None:
-    db, _, ids = dbs
-    _read_all(db, ids["uid"], ids["chat"])
-    seen = _traced(db)
-    seen.clear()
+    db, _, ids, seen = _warmed(dbs)
     _own(db, lambda conn: conn.execute(text("UPDATE chats SET title = 'Crew'")))
     _read_all(db, ids["uid"], ids["chat"])
     assert _selects(seen) == ["users", "webhooks", "chat_members"]
@@ -290,10 +293,7 @@ def test_a_write_drops_what_its_foreign_keys_change_too(dbs: tuple[Database, Dat
 def test_a_commit_by_another_connection_between_own_commits_drops_everything(
     dbs: tuple[Database, Database, dict[str, int]],
 ) -> None:
-    db, other, ids = dbs
-    _read_all(db, ids["uid"], ids["chat"])
-    seen = _traced(db)
-    seen.clear()
+    db, other, ids, seen = _warmed(dbs)
     _own(db, _rename(ids["uid"], "Anna K."))
     with other.write() as conn:
         conn.execute(update(chats).values(title="Crew"))
@@ -305,10 +305,7 @@ def test_a_commit_by_another_connection_between_own_commits_drops_everything(
 def test_a_commit_by_another_connection_right_after_an_own_commit_publishes_nothing(
     dbs: tuple[Database, Database, dict[str, int]],
 ) -> None:
-    db, other, ids = dbs
-    _read_all(db, ids["uid"], ids["chat"])
-    seen = _traced(db)
-    seen.clear()
+    db, other, ids, seen = _warmed(dbs)
 
     def race() -> None:  # between the group's COMMIT and its check that nobody else committed
         with other.write() as conn:
