@@ -47,7 +47,10 @@ def _async_engine(url: URL, pool_size: int, timeout: float) -> AsyncEngine:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     set_json_loads(orjson.loads)  # the JSON a statement returns (storage/ahead.py, b24vote_cast): the fast codec
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=_connect_args(timeout))
+    # Every connection the pool opens is kept (no overflow): with overflow, connections above pool_size were closed
+    # as they came back and opened again at the next burst, a PostgreSQL backend started each time (bench: votes
+    # 844–878 → 927–982 req/s with the same 20 connections at most).
+    engine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0, connect_args=_connect_args(timeout))
     _ping_when_idle(engine.sync_engine)
     return engine
 
