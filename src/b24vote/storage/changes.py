@@ -24,7 +24,6 @@ everything.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -35,6 +34,8 @@ from sqlalchemy import Table
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 from sqlalchemy.sql.selectable import TableClause
+
+from b24vote.storage.wal_index import WalIndex, wal_index
 
 __all__ = [
     "ANY_TABLE",
@@ -50,7 +51,6 @@ log = logging.getLogger("b24vote.storage")
 
 ANY_TABLE = "*"  # stands for every table: a write or read whose tables are not known
 EVERYTHING = frozenset({ANY_TABLE})
-_HEADER = 48  # bytes of the WAL-index header every commit rewrites (https://sqlite.org/walformat.html)
 
 
 def tables_read(statement: ClauseElement) -> frozenset[str]:
@@ -111,30 +111,11 @@ class ChangeLog:
         return None
 
 
-def _read_header(path: str) -> bytes | None:
-    """The WAL-index header of the database whose ``-shm`` file is ``path``, or None.
-
-    Read from the file each time, not mapped: the writer's pooled connection changes, and once every connection
-    closed the file may be removed and made anew. While the caller's connection has the index open (inside the
-    group's transaction, or right after its commit on the same connection), ``path`` names the file it uses.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        header = os.pread(fd, _HEADER, 0)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return header if len(header) == _HEADER else None
-
-
 @dataclass(frozen=True, slots=True)
 class _Started:
     stamp: object
     header: bytes
+    index: WalIndex  # the file both headers are read from (the writer's connection keeps it in place)
 
 
 class OwnCommits:
@@ -158,11 +139,11 @@ class OwnCommits:
             schema = driver.execute("PRAGMA schema_version").fetchone()[0]
             if schema != self._schema:
                 self._acting, self._schema = _acting_tables(driver), schema
-            header = _read_header(self._path)
+            index = wal_index(self._path)
         except Exception:  # no publication: the readers drop everything, as they would without this
             log.exception("reading the group's starting header failed")
             return None
-        return None if header is None else _Started(stamp, header)
+        return None if index is None else _Started(stamp, index.read(), index)
 
     def publish(self, driver: Any, started: _Started | None, written: Iterable[str]) -> None:
         """After ``COMMIT``: publish what the group changed, if no other connection committed since it began."""
@@ -171,12 +152,12 @@ class OwnCommits:
         try:
             if self.after_commit is not None:
                 self.after_commit()
-            header = _read_header(self._path)
+            header = started.index.read()
             stamp = driver.execute("PRAGMA data_version").fetchone()[0]
         except Exception:
             log.exception("reading the group's final header failed")
             return
-        if header is None or stamp != started.stamp or header == started.header:
+        if stamp != started.stamp or header == started.header:
             return
         self.changes.publish(Change(started.header, header, self._closure(written)))
 

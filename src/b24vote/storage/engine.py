@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import mmap
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 from b24vote.storage.changes import ChangeLog, OwnCommits
 from b24vote.storage.group_commit import GroupWriter
 from b24vote.storage.raw import Memo, lazy_memo, ran_outside, remembering
+from b24vote.storage.wal_index import WalIndex, wal_index
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -384,15 +383,13 @@ class _CommitHeader:
     """The first header of SQLite's WAL index (the ``-shm`` file), which every commit rewrites.
 
     Its 48 bytes hold the change counter, the last frame and the salts (https://sqlite.org/walformat.html): equal
-    bytes mean no commit since. The mapping lives as long as the connection that opened the index: while any
-    connection holds it open, SQLite never truncates the file (only the first to open it after all closed does).
+    bytes mean no commit since. The file is mapped once for the process (:mod:`b24vote.storage.wal_index`, which
+    never closes a descriptor of a live index: closing one would drop this process's SQLite locks on it). A kept
+    reader's connection holds the index open, so the mapped file stays the one SQLite uses as long as it lives.
     """
 
-    SIZE = 48
-
-    def __init__(self, file: Any, mapped: mmap.mmap) -> None:
-        self._file = file
-        self._mapped = mapped
+    def __init__(self, index: WalIndex) -> None:
+        self._index = index
 
     @classmethod
     def of(cls, conn: Connection, database: str | None) -> _CommitHeader | None:
@@ -403,25 +400,11 @@ class _CommitHeader:
         if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             return None
         driver.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # a read opens the index
-        try:
-            file = Path(database + "-shm").open("rb")  # noqa: SIM115 - closed with the mapping
-        except OSError:
-            return None
-        try:
-            if os.fstat(file.fileno()).st_size < cls.SIZE:
-                raise OSError("WAL index not initialised")
-            mapped = mmap.mmap(file.fileno(), cls.SIZE, prot=mmap.PROT_READ)
-        except (OSError, ValueError):
-            file.close()
-            return None
-        return cls(file, mapped)
+        index = wal_index(database + "-shm")
+        return None if index is None else cls(index)
 
     def read(self) -> bytes:
-        return self._mapped[: self.SIZE]
-
-    def close(self) -> None:
-        self._mapped.close()
-        self._file.close()
+        return self._index.read()
 
 
 @dataclass(slots=True)
@@ -433,10 +416,7 @@ class _Kept:
     header: _CommitHeader | None
 
     def close(self) -> None:
-        # The mapping first: once the connection closes, another process may be the one that truncates the index.
-        if self.header is not None:
-            self.header.close()
-            self.header = None
+        self.header = None  # the mapping stays the process's (wal_index); only the connection goes
         self.conn.close()
 
 
