@@ -125,22 +125,30 @@ def run_writes_inline() -> None:
     GroupWriter.submit = submit  # type: ignore[method-assign]
 
 
+def seeded_portal(tmp: str, fresh_voters: int, **settings: str) -> seed.World:
+    """A small SQLite portal in ``tmp`` with ``fresh_voters`` voters, and this process's ``B24VOTE_*`` environment
+    set to serve it (limits off; ``settings``: more of them, e.g. ``B24VOTE_SQLITE_SYNCHRONOUS="NORMAL"``)."""
+    url = f"sqlite:///{tmp}/bench.db"
+    db = Database(url, sqlite_synchronous="NORMAL")
+    migrate(db)
+    world = seed.build(db, big=0, answer_voters=10, fresh_voters=fresh_voters)
+    db.dispose()
+    for key in [k for k in os.environ if k.startswith("B24VOTE_")]:
+        del os.environ[key]
+    os.environ.update(
+        B24VOTE_DATABASE_URL=url,
+        B24VOTE_RATE_LIMIT="off",
+        B24VOTE_OPERATING_LIMIT="off",
+        B24VOTE_LOG_LEVEL="warning",
+        B24VOTE_SECRET_KEY="bench",  # noqa: S106 - a throw-away benchmark portal
+        **settings,
+    )
+    return world
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="b24vote-inprocess-") as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        db = Database(url, sqlite_synchronous="NORMAL")
-        migrate(db)
-        world = seed.build(db, big=0, answer_voters=10, fresh_voters=args.calls + 1)
-        db.dispose()
-        for key in [k for k in os.environ if k.startswith("B24VOTE_")]:
-            del os.environ[key]
-        os.environ.update(
-            B24VOTE_DATABASE_URL=url,
-            B24VOTE_RATE_LIMIT="off",
-            B24VOTE_OPERATING_LIMIT="off",
-            B24VOTE_LOG_LEVEL="warning",
-            B24VOTE_SECRET_KEY="bench",  # noqa: S106 - a throw-away benchmark portal
-        )
+        world = seeded_portal(tmp, args.calls + 1)
         if args.profile == "vote":
             run_writes_inline()
         from b24vote.app import create_app

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
 from typing import Any
 
-from b24vote.storage.engine import Database
-from b24vote.storage.migrate import migrate
 from bench import seed
-from bench.inprocess import App, Request, call, lifespan, request
+from bench.inprocess import App, Request, call, lifespan, request, seeded_portal
 
 
 def _hook(uid: int) -> str:
@@ -80,21 +77,8 @@ async def measure(app: Any, world: seed.World, args: argparse.Namespace) -> None
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="b24vote-own-writes-") as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        db = Database(url, sqlite_synchronous="NORMAL")
-        migrate(db)
-        world = seed.build(db, big=0, answer_voters=10, fresh_voters=args.rounds * 4 * args.pairs + 1)
-        db.dispose()
-        for key in [k for k in os.environ if k.startswith("B24VOTE_")]:
-            del os.environ[key]
-        os.environ.update(
-            B24VOTE_DATABASE_URL=url,
-            B24VOTE_SQLITE_SYNCHRONOUS="NORMAL",
-            B24VOTE_RATE_LIMIT="off",
-            B24VOTE_OPERATING_LIMIT="off",
-            B24VOTE_LOG_LEVEL="warning",
-            B24VOTE_SECRET_KEY="bench",  # noqa: S106 - a throw-away benchmark portal
-        )
+        fresh = args.rounds * 4 * args.pairs + 1
+        world = seeded_portal(tmp, fresh, B24VOTE_SQLITE_SYNCHRONOUS="NORMAL")
         from b24vote.app import create_app
 
         app: Any = create_app()
