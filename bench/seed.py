@@ -10,10 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection, text, update
 
+from b24vote.clock import SystemClock
 from b24vote.domain.poll_data import NewAnswer, NewPoll, NewQuestion
 from b24vote.domain.polls import IM_ENTITY_TYPE, add_years
 from b24vote.storage import people, polls
 from b24vote.storage.engine import Database
+from b24vote.storage.migrate import migrate
 from b24vote.storage.tables import vote_answers, vote_questions, votes
 
 CHUNK = 20_000
@@ -32,6 +34,25 @@ class Poll:
     message_id: int
     question_id: int
     answer_ids: list[int]
+
+
+def voters_in_chat(url: str, users: int, *, name: str, scopes: list[str]) -> tuple[dict[int, str], int]:
+    """Migrate ``url`` and add ``users`` voters, one webhook each with ``scopes``, in one new chat: their webhook
+    paths (``/rest/{id}/{code}``) by user id, and the chat's id. Through the repositories, for the few hundred
+    users a load or fault run drives (``build`` writes the big worlds in bulk)."""
+    db = Database(url, pool_size=2, sqlite_synchronous="NORMAL")
+    migrate(db)
+    now = SystemClock().now()
+    hooks: dict[int, str] = {}
+    with db.write() as conn:
+        uids = [people.add_user(conn, now, name=f"{name}{i:04d}") for i in range(users)]
+        chat = people.add_chat(conn, now, title=name.lower(), owner_id=uids[0])
+        people.add_members(conn, now, chat, uids)
+        for uid in uids:
+            _, code = people.add_webhook(conn, now, user_id=uid, scopes=scopes)
+            hooks[uid] = f"/rest/{uid}/{code}"
+    db.dispose()
+    return hooks, chat
 
 
 def _chunks(lo: int, hi: int) -> Iterator[range]:

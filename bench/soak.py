@@ -34,11 +34,8 @@ from pathlib import Path
 import httpx2 as httpx
 import orjson
 
-from b24vote.clock import SystemClock
 from b24vote.domain.polls import IM_ENTITY_TYPE
-from b24vote.storage import people
-from b24vote.storage.engine import Database
-from b24vote.storage.migrate import migrate
+from bench import seed
 
 BIN = Path(sys.executable).parent / "b24vote"
 STREAMS = 8  # results-page event streams kept open
@@ -64,18 +61,7 @@ class World:
 
 
 def make_world(url: str, users: int) -> World:
-    db = Database(url, pool_size=2, sqlite_synchronous="NORMAL")
-    migrate(db)
-    now = SystemClock().now()
-    hooks: dict[int, str] = {}
-    with db.write() as conn:
-        uids = [people.add_user(conn, now, name=f"Soak{i:04d}") for i in range(users)]
-        chat = people.add_chat(conn, now, title="soak", owner_id=uids[0])
-        people.add_members(conn, now, chat, uids)
-        for uid in uids:
-            _, code = people.add_webhook(conn, now, user_id=uid, scopes=["vote", "im"])
-            hooks[uid] = f"/rest/{uid}/{code}"
-    db.dispose()
+    hooks, chat = seed.voters_in_chat(url, users, name="Soak", scopes=["vote", "im"])
     world = World(hooks)
     world.attach_id = chat  # replaced by make_poll; the chat id is needed once
     return world

@@ -19,12 +19,10 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from bench.seed import voters_in_chat
 from sqlalchemy import func, select
 
-from b24vote.clock import SystemClock
-from b24vote.storage import people
 from b24vote.storage.engine import Database
-from b24vote.storage.migrate import migrate
 from b24vote.storage.tables import ballot_answers, ballots, vote_answers, vote_questions, votes
 from tests.helpers.server import base_env, running_server
 from tests.helpers.services import REDIS_URL, fresh_pg_database, redis_problem, require
@@ -56,18 +54,7 @@ class UserLog:
 
 
 def _world(url: str) -> tuple[World, int, str]:
-    db = Database(url, pool_size=2)
-    migrate(db)
-    now = SystemClock().now()
-    hooks: dict[int, str] = {}
-    with db.write() as conn:
-        uids = [people.add_user(conn, now, name=f"Load{i:03d}") for i in range(USERS)]
-        chat = people.add_chat(conn, now, title="load", owner_id=uids[0])
-        people.add_members(conn, now, chat, uids)
-        for uid in uids:
-            _, code = people.add_webhook(conn, now, user_id=uid, scopes=["vote"])
-            hooks[uid] = f"/rest/{uid}/{code}"
-    db.dispose()
+    hooks, chat = voters_in_chat(url, USERS, name="Load", scopes=["vote"])
     first = next(iter(hooks.values()))
     return World(url, hooks, 0, "", []), chat, first
 

@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+from bench.seed import voters_in_chat
 from sqlalchemy import func, select
 
-from b24vote.clock import SystemClock
-from b24vote.storage import people
 from b24vote.storage.engine import Database
-from b24vote.storage.migrate import migrate
 from b24vote.storage.tables import ballot_answers, ballots, vote_answers, vote_questions, votes
 from tests.helpers.server import BIN, free_port, stop
 from tests.helpers.services import require
@@ -72,18 +70,7 @@ class World:
 
 def make_world(url: str, users: int) -> World:
     """Migrate ``url`` and add ``users`` voters (one webhook each) in one chat."""
-    db = Database(url, pool_size=2, sqlite_synchronous="NORMAL")
-    migrate(db)
-    now = SystemClock().now()
-    hooks: dict[int, str] = {}
-    with db.write() as conn:
-        uids = [people.add_user(conn, now, name=f"Voter{i:03d}") for i in range(users)]
-        chat = people.add_chat(conn, now, title="faults", owner_id=uids[0])
-        people.add_members(conn, now, chat, uids)
-        for uid in uids:
-            _, code = people.add_webhook(conn, now, user_id=uid, scopes=["vote", "im"])
-            hooks[uid] = f"/rest/{uid}/{code}"
-    db.dispose()
+    hooks, chat = voters_in_chat(url, users, name="Voter", scopes=["vote", "im"])
     return World(url, hooks, chat)
 
 
