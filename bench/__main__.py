@@ -122,7 +122,9 @@ def uvicorn(app: str, *, factory: bool = False, own_protocol: bool = False) -> l
     return [sys.executable, "-m", "uvicorn", app, *options, *extra]
 
 
-def b24vote(url: str) -> tuple[list[str], dict[str, str]]:
+def serve_env(url: str, **settings: str) -> dict[str, str]:
+    """This process's environment without its ``B24VOTE_*`` settings, and those of a benchmark portal on ``url``:
+    limits off, quiet logs, a throw-away secret (``settings``: more of them)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("B24VOTE_")}
     env.update(
         B24VOTE_DATABASE_URL=url,
@@ -130,8 +132,14 @@ def b24vote(url: str) -> tuple[list[str], dict[str, str]]:
         B24VOTE_OPERATING_LIMIT="off",
         B24VOTE_LOG_LEVEL="warning",
         B24VOTE_SECRET_KEY="bench",  # noqa: S106 - a throw-away benchmark portal
-        B24VOTE_SQLITE_SYNCHRONOUS="FULL",  # the default, said here: every acknowledged vote is fsynced
+        **settings,
     )
+    return env
+
+
+def b24vote(url: str) -> tuple[list[str], dict[str, str]]:
+    # FULL is the default, said here: every acknowledged vote is fsynced.
+    env = serve_env(url, B24VOTE_SQLITE_SYNCHRONOUS="FULL")
     return [str(BIN / "b24vote"), "serve", "--host", "127.0.0.1"], env
 
 

@@ -29,6 +29,7 @@ import orjson
 from b24vote.storage.engine import Database
 from b24vote.storage.migrate import migrate
 from bench import baseline, seed
+from bench.__main__ import serve_env
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 Request = tuple[dict[str, Any], bytes]
@@ -135,14 +136,7 @@ def seeded_portal(tmp: str, fresh_voters: int, **settings: str) -> seed.World:
     db.dispose()
     for key in [k for k in os.environ if k.startswith("B24VOTE_")]:
         del os.environ[key]
-    os.environ.update(
-        B24VOTE_DATABASE_URL=url,
-        B24VOTE_RATE_LIMIT="off",
-        B24VOTE_OPERATING_LIMIT="off",
-        B24VOTE_LOG_LEVEL="warning",
-        B24VOTE_SECRET_KEY="bench",  # noqa: S106 - a throw-away benchmark portal
-        **settings,
-    )
+    os.environ.update({k: v for k, v in serve_env(url, **settings).items() if k.startswith("B24VOTE_")})
     return world
 
 

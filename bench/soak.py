@@ -36,6 +36,7 @@ import orjson
 
 from b24vote.domain.polls import IM_ENTITY_TYPE
 from bench import seed
+from bench.__main__ import serve_env
 
 BIN = Path(sys.executable).parent / "b24vote"
 STREAMS = 8  # results-page event streams kept open
@@ -182,19 +183,7 @@ def sqlite_backend(folder: Path) -> Backend:
     path = folder / "soak.db"
     url = f"sqlite:///{path}"
     # SQLite's connections are the server's open descriptors of the database file.
-    return Backend("SQLite, 1 process", url, _env(url), (), lambda pids: open_fds(pids, str(path)))
-
-
-def _env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("B24VOTE_")}
-    env.update(
-        B24VOTE_DATABASE_URL=url,
-        B24VOTE_RATE_LIMIT="off",
-        B24VOTE_OPERATING_LIMIT="off",
-        B24VOTE_LOG_LEVEL="warning",
-        B24VOTE_SECRET_KEY="soak",  # noqa: S106 - a throw-away benchmark portal
-    )
-    return env
+    return Backend("SQLite, 1 process", url, serve_env(url), (), lambda pids: open_fds(pids, str(path)))
 
 
 @contextmanager
@@ -583,7 +572,7 @@ def postgres_run(args: argparse.Namespace) -> Verdict:
             return int(row[0]) if row else 0
 
         with private_redis() as redis_url:
-            env = {**_env(url), "B24VOTE_REDIS_URL": redis_url}
+            env = {**serve_env(url), "B24VOTE_REDIS_URL": redis_url}
             return run_backend(
                 Backend("PostgreSQL + Redis, 2 workers", url, env, ("--workers", "2"), connections), args
             )
