@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx2 as httpx
 from sqlalchemy import Connection, text, update
 
 from b24vote.clock import SystemClock
@@ -53,6 +54,27 @@ def voters_in_chat(url: str, users: int, *, name: str, scopes: list[str]) -> tup
             hooks[uid] = f"/rest/{uid}/{code}"
     db.dispose()
     return hooks, chat
+
+
+def post_chat_poll(
+    base: str, hook: str, chat: int, *, question: str, anonymity: int, timeout: float = 30
+) -> dict[str, Any]:
+    """A poll of four answers (A–D, one choice, re-voting allowed) sent to ``chat`` through the server at ``base``
+    with the webhook path ``hook``, so the server's caches see it as a client's would; its attach as read back."""
+    data = {
+        "QUESTIONS": [{"QUESTION": question, "FIELD_TYPE": 1, "ANSWERS": [{"MESSAGE": m} for m in "ABCD"]}],
+        "ANONYMITY": anonymity,
+        "OPTIONS": 1,
+    }
+    sent = httpx.post(
+        f"{base}{hook}/vote.Integration.Im.send", json={"chatId": chat, "IM_MESSAGE_VOTE_DATA": data}, timeout=timeout
+    ).json()["result"]
+    attach: dict[str, Any] = httpx.post(
+        f"{base}{hook}/vote.AttachedVote.get",
+        json={"moduleId": "im", "entityType": IM_ENTITY_TYPE, "entityId": sent["messageId"]},
+        timeout=timeout,
+    ).json()["result"]["attach"]
+    return attach
 
 
 def _chunks(lo: int, hi: int) -> Iterator[range]:

@@ -34,7 +34,6 @@ from pathlib import Path
 import httpx2 as httpx
 import orjson
 
-from b24vote.domain.polls import IM_ENTITY_TYPE
 from bench import seed
 from bench.__main__ import serve_env
 
@@ -70,19 +69,8 @@ def make_world(url: str, users: int) -> World:
 
 def make_poll(base: str, world: World, chat: int) -> None:
     hook = next(iter(world.hooks.values()))
-    data = {
-        "QUESTIONS": [{"QUESTION": "Soak?", "FIELD_TYPE": 1, "ANSWERS": [{"MESSAGE": m} for m in "ABCD"]}],
-        "ANONYMITY": 2,  # public: getAnswerVoted lists the voters
-        "OPTIONS": 1,
-    }
-    sent = httpx.post(
-        f"{base}{hook}/vote.Integration.Im.send", json={"chatId": chat, "IM_MESSAGE_VOTE_DATA": data}, timeout=30
-    ).json()["result"]
-    attach = httpx.post(
-        f"{base}{hook}/vote.AttachedVote.get",
-        json={"moduleId": "im", "entityType": IM_ENTITY_TYPE, "entityId": sent["messageId"]},
-        timeout=30,
-    ).json()["result"]["attach"]
+    # Public: getAnswerVoted lists the voters.
+    attach = seed.post_chat_poll(base, hook, chat, question="Soak?", anonymity=2)
     ((qid, question),) = attach["QUESTIONS"].items()
     world.attach_id, world.question_id = attach["ID"], qid
     world.answers = [int(a) for a in question["ANSWERS"]]

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from bench.seed import voters_in_chat
+from bench.seed import post_chat_poll, voters_in_chat
 from sqlalchemy import func, select
 
 from b24vote.storage.engine import Database
@@ -60,23 +60,7 @@ def _world(url: str) -> tuple[World, int, str]:
 
 
 def _create_poll(base: str, hook: str, chat: int) -> tuple[int, str, list[int]]:
-    data = {
-        "QUESTIONS": [{"QUESTION": "Which?", "FIELD_TYPE": 1, "ANSWERS": [{"MESSAGE": m} for m in "ABCD"]}],
-        "ANONYMITY": 1,
-        "OPTIONS": 1,
-    }
-    sent = httpx.post(
-        f"{base}{hook}/vote.Integration.Im.send", json={"chatId": chat, "IM_MESSAGE_VOTE_DATA": data}, timeout=10
-    ).json()["result"]
-    attach = httpx.post(
-        f"{base}{hook}/vote.AttachedVote.get",
-        timeout=10,
-        json={
-            "moduleId": "im",
-            "entityType": "Bitrix\\Vote\\Attachment\\ImMessageConnector",
-            "entityId": sent["messageId"],
-        },
-    ).json()["result"]["attach"]
+    attach = post_chat_poll(base, hook, chat, question="Which?", anonymity=1, timeout=10)
     ((qid, question),) = attach["QUESTIONS"].items()
     return attach["ID"], qid, [int(a) for a in question["ANSWERS"]]
 

@@ -21,15 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-from bench.seed import voters_in_chat
+from bench.seed import post_chat_poll, voters_in_chat
 from sqlalchemy import func, select
 
 from b24vote.storage.engine import Database
 from b24vote.storage.tables import ballot_answers, ballots, vote_answers, vote_questions, votes
 from tests.helpers.server import BIN, free_port, stop
 from tests.helpers.services import require
-
-ENTITY = "Bitrix\\Vote\\Attachment\\ImMessageConnector"
 
 
 @dataclass
@@ -49,21 +47,7 @@ class World:
 
     def make_poll(self, base: str) -> None:
         """A chat poll, posted through the server (so its caches see it as a client would)."""
-        data = {
-            "QUESTIONS": [{"QUESTION": "Which?", "FIELD_TYPE": 1, "ANSWERS": [{"MESSAGE": m} for m in "ABCD"]}],
-            "ANONYMITY": 1,
-            "OPTIONS": 1,
-        }
-        sent = httpx.post(
-            f"{base}{self.first_hook}/vote.Integration.Im.send",
-            json={"chatId": self.chat, "IM_MESSAGE_VOTE_DATA": data},
-            timeout=30,
-        ).json()["result"]
-        attach = httpx.post(
-            f"{base}{self.first_hook}/vote.AttachedVote.get",
-            json={"moduleId": "im", "entityType": ENTITY, "entityId": sent["messageId"]},
-            timeout=30,
-        ).json()["result"]["attach"]
+        attach = post_chat_poll(base, self.first_hook, self.chat, question="Which?", anonymity=1)
         ((qid, question),) = attach["QUESTIONS"].items()
         self.attach_id, self.question_id, self.answers = attach["ID"], qid, [int(a) for a in question["ANSWERS"]]
 
