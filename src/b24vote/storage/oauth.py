@@ -29,7 +29,7 @@ from b24vote.storage.tables import oauth_apps, oauth_codes, oauth_grants, oauth_
 
 __all__ = [
     "ACCESS_ROWS",
-    "access_grant",
+    "access_by_hash",
     "access_select",
     "add_app",
     "add_code",
@@ -199,13 +199,12 @@ ACCESS_ROWS = Prepared(access_select())  # every call with an OAuth token reads 
 
 def find_access(conn: Connection, token: str) -> AccessGrant | None:
     """What an access token stands for (expired or not), if it was ever issued by an active application."""
-    wanted = hash_secret(token)
-    return access_grant(ACCESS_ROWS.rows(conn, access_hash=wanted), wanted)
+    return access_by_hash(conn, hash_secret(token))
 
 
-def access_grant(rows: list[tuple[Any, ...]], wanted: str) -> AccessGrant | None:
-    """The grant of an :data:`ACCESS_ROWS` row whose hash is ``wanted``, if there is one."""
-    for access_hash, app_id, user_id, scopes, expires_at in rows:
+def access_by_hash(conn: Connection, wanted: str) -> AccessGrant | None:
+    """:func:`find_access` by the token's hash (an :data:`ACCESS_ROWS` read, which the read model can keep)."""
+    for access_hash, app_id, user_id, scopes, expires_at in ACCESS_ROWS.rows(conn, access_hash=wanted):
         if hmac.compare_digest(access_hash, wanted):
             return AccessGrant(app_id, user_id, _scopes(scopes), utc(expires_at))
     return None

@@ -31,7 +31,6 @@ __all__ = [
     "by_entity",
     "by_uid",
     "load",
-    "load_by_attach_id",
     "load_by_entities",
     "target_select",
     "webhooks_of",
@@ -149,11 +148,6 @@ def load(conn: Connection, named: Named, viewer: int) -> AttachedPoll | None:
 def _read_first(conn: Connection, statement: Prepared, params: dict[str, Any]) -> AttachedPoll | None:
     found = _complete(conn, statement.rows(conn, **params))
     return found[0] if found else None
-
-
-def load_by_attach_id(conn: Connection, attach_id: int, viewer: int) -> AttachedPoll | None:
-    """The attach with this id, as ``viewer`` sees it."""
-    return load(conn, by_attach_id(attach_id), viewer)
 
 
 def load_by_entities(

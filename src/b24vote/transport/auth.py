@@ -60,7 +60,7 @@ def _token_caller(conn: Connection, token: str, now: datetime) -> Caller:
 
 
 def _token_lookup(conn: Connection, wanted: str) -> tuple[AccessGrant, User | None] | None:
-    grant = oauth.access_grant(oauth.ACCESS_ROWS.rows(conn, access_hash=wanted), wanted)
+    grant = oauth.access_by_hash(conn, wanted)
     return None if grant is None else (grant, people.get_user(conn, grant.user_id))
 
 
