@@ -1,7 +1,7 @@
 """What this process's own group commits changed, so that SQLite's kept readers drop only what they touched.
 
 Every SQLite commit rewrites the header at the start of the WAL index (the ``-shm`` file, see
-``engine._CommitHeader``), and a kept reader's read model (:class:`b24vote.storage.raw.Memo`) remembers the
+``storage/wal_index.py``), and a kept reader's read model (:class:`b24vote.storage.raw.Memo`) remembers the
 header it was validated under. The group writer (:mod:`b24vote.storage.group_commit`) knows which tables its
 transaction wrote: it reads ``PRAGMA data_version`` and the header (H0) right after ``BEGIN IMMEDIATE``, the
 header again after ``COMMIT`` (H1) and then ``PRAGMA data_version`` once more. Equal stamps mean no other

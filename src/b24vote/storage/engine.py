@@ -168,7 +168,7 @@ class Database:
         if kept is not None:
             kept.close()
         conn = self.engine.connect()
-        header = _CommitHeader.of(conn, self.url.database)
+        header = _commit_header(conn, self.url.database)
         # A new connection has its own stamps: its memo starts from nothing.
         memo = Memo(begin=lambda: _begin_seen(conn, header)) if self._remember else None
         kept = self._kept.reader = _Kept(conn, memo, header)
@@ -359,7 +359,7 @@ def _begin_read(conn: Connection) -> object:
     return driver.execute("PRAGMA data_version").fetchone()[0]
 
 
-def _begin_seen(conn: Connection, header: _CommitHeader | None) -> tuple[object, bytes | None]:
+def _begin_seen(conn: Connection, header: WalIndex | None) -> tuple[object, bytes | None]:
     """:func:`_begin_read`, and the commit header read once the snapshot is fixed (None where there is none)."""
     stamp = _begin_read(conn)
     return stamp, header.read() if header is not None else None
@@ -379,32 +379,19 @@ def _end_lazy(conn: Connection, memo: Memo) -> bool:
     return memo.torn
 
 
-class _CommitHeader:
-    """The first header of SQLite's WAL index (the ``-shm`` file), which every commit rewrites.
-
-    Its 48 bytes hold the change counter, the last frame and the salts (https://sqlite.org/walformat.html): equal
-    bytes mean no commit since. The file is mapped once for the process (:mod:`b24vote.storage.wal_index`, which
-    never closes a descriptor of a live index: closing one would drop this process's SQLite locks on it). A kept
-    reader's connection holds the index open, so the mapped file stays the one SQLite uses as long as it lives.
-    """
-
-    def __init__(self, index: WalIndex) -> None:
-        self._index = index
-
-    @classmethod
-    def of(cls, conn: Connection, database: str | None) -> _CommitHeader | None:
-        """The header of ``conn``'s database, once ``conn`` has the index open; None where there is none."""
-        if not database or database == ":memory:" or database.startswith("file:"):
-            return None
-        driver = _driver(conn)
-        if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            return None
-        driver.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # a read opens the index
-        index = wal_index(database + "-shm")
-        return None if index is None else cls(index)
-
-    def read(self) -> bytes:
-        return self._index.read()
+def _commit_header(conn: Connection, database: str | None) -> WalIndex | None:
+    """The WAL index whose first header every commit rewrites (its 48 bytes hold the change counter, the last frame
+    and the salts: https://sqlite.org/walformat.html; equal bytes mean no commit since), once ``conn`` has it open;
+    None where there is none. Mapped once for the process (:mod:`b24vote.storage.wal_index`, which never closes a
+    descriptor of a live index: that would drop this process's SQLite locks on it); a kept reader's connection holds
+    the index open, so the mapped file stays the one SQLite uses as long as the reader lives."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    driver = _driver(conn)
+    if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        return None
+    driver.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # a read opens the index
+    return wal_index(database + "-shm")
 
 
 @dataclass(slots=True)
@@ -413,7 +400,7 @@ class _Kept:
 
     conn: Connection
     memo: Memo | None
-    header: _CommitHeader | None
+    header: WalIndex | None
 
     def close(self) -> None:
         self.header = None  # the mapping stays the process's (wal_index); only the connection goes
